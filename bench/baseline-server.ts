@@ -1,0 +1,147 @@
+/**
+ * The baseline of the core benchmark: the smallest honest HTTP endpoint that returns the same JSON as
+ * the gateway, with the SQL an engineer would write by hand for exactly these three screens.
+ *
+ *   POST /a  {"id": "<Customer global id>"}   -> {"data":{"customer":{...}}}
+ *   POST /b  {"first": 50}                     -> {"data":{"customers":{...}}}
+ *   POST /c  {"email": "ann@example.com"}      -> {"data":{"customers":{...}}}   (first: 1)
+ *
+ * Each request is ONE prepared statement that builds the whole `data` document in PostgreSQL
+ * (json_build_object / json_agg over correlated, index-backed subqueries); Node only wraps the text in
+ * `{"data": ...}` and writes it, without parsing or re-serializing. The SQL is in bench/lib/baseline-sql.ts,
+ * with the same semantics as the gateway's repositories (src/modules/<domain>/<domain>.repository.ts).
+ * What it deliberately leaves out, because the gateway's extra work is what the ratio measures:
+ * authentication, authorization, GraphQL parsing/validation/execution, DataLoader batching.
+ *
+ *   tsx bench/baseline-server.ts [--port 4200] [--pool 10]
+ *
+ * Prints `BENCH-READY {"port":..}` when listening. Reports its statement count in `x-sql-statements`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { parseGlobalId } from '../src/lib/global-id';
+import { normalizeEmail } from '../src/lib/normalize';
+import { SQL_CUSTOMER_BY_EMAIL, SQL_CUSTOMER_BY_ID, SQL_CUSTOMER_PAGE } from './lib/baseline-sql';
+import { baseCurrency, benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, parsePort } from './lib/env';
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+class BadRequest extends Error {}
+
+interface Route { sql: string; params(body: Record<string, unknown>, currency: string): (string | number | null)[] }
+
+const ROUTES: Record<string, Route> = {
+  '/a': {
+    sql: SQL_CUSTOMER_BY_ID,
+    params(body, currency) {
+      const parsed = typeof body.id === 'string' ? parseGlobalId(body.id) : null;
+      if (!parsed || parsed.type !== 'Customer') throw new BadRequest('id is not a valid Customer id');
+      return [parsed.id, currency];
+    },
+  },
+  '/b': {
+    sql: SQL_CUSTOMER_PAGE,
+    params(body, currency) {
+      const first = body.first ?? 20;
+      if (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > 100) throw new BadRequest('first must be between 0 and 100');
+      return [first, currency];
+    },
+  },
+  '/c': {
+    sql: SQL_CUSTOMER_BY_EMAIL,
+    params(body, currency) {
+      if (typeof body.email !== 'string') throw new BadRequest('email is required');
+      // Same definition of "the same email" as the gateway's filter; an invalid one matches nobody.
+      return [1, currency, normalizeEmail(body.email)];
+    },
+  },
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { port: { type: 'string' }, pool: { type: 'string' } } });
+  const port = parsePort(values.port ?? process.env.BENCH_PORT, 0);
+  const poolMax = Number(values.pool ?? process.env.BENCH_POOL_MAX ?? DEFAULT_POOL_MAX);
+  const currency = baseCurrency();
+  const pg = postgres(benchDatabaseUrl(), {
+    max: poolMax,
+    prepare: true,
+    onnotice: () => {},
+    connection: { application_name: 'customer360-bench-baseline' },
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/healthz') return send(res, 200, '{"status":"ok"}', 0);
+    const route = ROUTES[path];
+    if (!route || req.method !== 'POST') return send(res, 404, '{"errors":[{"message":"Not found: POST /a, /b or /c"}]}', 0);
+    let params: (string | number | null)[];
+    try {
+      const raw = await readBody(req);
+      const body: unknown = raw ? JSON.parse(raw) : {};
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('body must be a JSON object of variables');
+      params = route.params(body as Record<string, unknown>, currency);
+    } catch (e) {
+      if (e instanceof BadRequest || e instanceof SyntaxError) return send(res, 400, JSON.stringify({ errors: [{ message: e.message }] }), 0);
+      throw e;
+    }
+    // Statements this request ran, counted where they are sent (x-sql-statements, like the gateway).
+    const stats = { statements: 0 };
+    const query = (text: string, args: (string | number | null)[]) => {
+      stats.statements++;
+      return pg.unsafe<{ body: string }[]>(text, args, { prepare: true });
+    };
+    const rows = await query(route.sql, params);
+    send(res, 200, `{"data":${rows[0]?.body ?? 'null'}}`, stats.statements);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      process.stderr.write(`baseline: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      if (!res.headersSent) send(res, 500, '{"errors":[{"message":"Internal server error"}]}', 0);
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  process.stdout.write(formatReadyLine((server.address() as AddressInfo).port));
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pg.end({ timeout: 5 });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
+function send(res: ServerResponse, status: number, body: string, statements: number): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-sql-statements': String(statements),
+  });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+await main();

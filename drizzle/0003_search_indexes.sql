@@ -1,0 +1,1 @@
+CREATE INDEX "customer_identities_external_id_idx" ON "customer_identities" USING btree ("external_id");

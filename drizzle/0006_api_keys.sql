@@ -1,0 +1,22 @@
+CREATE TABLE "api_keys" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"name" text NOT NULL,
+	"prefix" text NOT NULL,
+	"secret_hash" text NOT NULL,
+	"role" text NOT NULL,
+	"scopes" text[] DEFAULT '{}'::text[] NOT NULL,
+	"field_allow_list" text[] DEFAULT '{}'::text[] NOT NULL,
+	"purpose" text,
+	"countries" text[],
+	"rate_limit_per_minute" integer,
+	"max_cost" integer,
+	"persisted_only" boolean DEFAULT false NOT NULL,
+	"expires_at" timestamp with time zone,
+	"revoked_at" timestamp with time zone,
+	"last_used_at" timestamp with time zone,
+	"created_by" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "api_keys_prefix_unique" UNIQUE("prefix"),
+	CONSTRAINT "api_keys_role_chk" CHECK ("api_keys"."role" IN ('PARTNER','ADMIN','AGENT','MARKETER','ANALYST')),
+	CONSTRAINT "api_keys_partner_purpose_chk" CHECK ("api_keys"."role" <> 'PARTNER' OR "api_keys"."purpose" IS NOT NULL)
+);

@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config';
+import { openDb } from '../db/client';
+import { MIGRATIONS_FOLDER, migrateDb } from '../db/migrate';
+
+const program = new Command()
+  .name('npm run db:migrate --')
+  .description(`Apply the migrations in ${MIGRATIONS_FOLDER} to DATABASE_URL (PostgreSQL) or, when unset, to the PGlite database in PGLITE_DIR. Safe to run repeatedly and concurrently.`)
+  .action(async () => {
+    try {
+      const config = loadConfig();
+      const handle = await openDb(config);
+      const started = Date.now();
+      await migrateDb(handle);
+      await handle.close();
+      process.stdout.write(`migrations applied to ${handle.driver === 'postgres' ? 'PostgreSQL' : `PGlite (${config.pgliteDir})`} in ${Date.now() - started} ms\n`);
+    } catch (e) {
+      process.stderr.write(`${e instanceof ConfigError ? e.message : `migration failed: ${e instanceof Error ? e.message : String(e)}`}\n`);
+      process.exit(1);
+    }
+  });
+
+await program.parseAsync();

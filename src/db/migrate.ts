@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgliteDatabase } from 'drizzle-orm/pglite';
+import { execRows, type Db, type DbHandle } from './client';
+
+export const MIGRATIONS_FOLDER = path.resolve(import.meta.dirname, '../../drizzle');
+const MIGRATION_LOCK = 7_360_360_001;
+
+/**
+ * In-app migrator (drizzle-kit's `migrate` silently skips extensions on PGlite). On PostgreSQL it holds
+ * an advisory lock on a reserved connection so several gateway instances can start at once.
+ */
+export async function migrateDb(handle: DbHandle): Promise<void> {
+  if (handle.driver === 'pglite') {
+    await migratePglite(handle.db as unknown as PgliteDatabase, { migrationsFolder: MIGRATIONS_FOLDER });
+    return;
+  }
+  if (!handle.pg) throw new Error('postgres driver without client');
+  // The lock lives on a reserved session; the migration itself runs on the pool, so the pool needs
+  // two connections. A second instance blocks here until the first has finished.
+  const conn = await handle.pg.reserve();
+  try {
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    try {
+      await migratePostgres(drizzlePostgres(handle.pg), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await conn`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+/** Number of migrations shipped with this build (drizzle/meta/_journal.json). */
+export function shippedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
+  return journal.entries.length;
+}
+
+/** Readiness: the database answers and has every shipped migration applied. */
+export async function checkSchemaCurrent(db: Db): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const rows = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+  const applied = Number(rows[0]?.n ?? 0);
+  const shipped = shippedMigrationCount();
+  return applied >= shipped ? { ok: true } : { ok: false, reason: `migrations pending: ${applied} of ${shipped} applied` };
+}

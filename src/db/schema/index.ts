@@ -1,0 +1,5 @@
+export * from './profile';
+export * from './tags';
+export * from './commerce';
+export * from './service';
+export * from './admin';

@@ -1,0 +1,57 @@
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDb } from './db/client';
+import { migrateDb } from './db/migrate';
+import { createLogger } from './logger';
+import { seedIfEmpty } from './modules/ingest/seed-on-start';
+import { buildServer } from './server';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const logger = createLogger(config);
+  const handle = await openDb(config);
+  logger.info({ driver: handle.driver, ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
+  await migrateDb(handle);
+  logger.info('migrations applied');
+  await seedIfEmpty(handle, config, logger);
+
+  const server = await buildServer({ config, db: handle.db, logger });
+  await new Promise<void>((resolve, reject) => {
+    server.http.once('error', reject);
+    server.http.listen(config.port, config.host, () => resolve());
+  });
+  const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
+  const { port } = server.http.address() as AddressInfo;
+  logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
+  if (config.nodeEnv !== 'production') {
+    logger.info('get a token with: npm run token -- --role ADMIN');
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await server.stop();
+    await handle.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`fatal: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

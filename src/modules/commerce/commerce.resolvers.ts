@@ -1,0 +1,41 @@
+import type {
+  CustomerResolvers, MutationResolvers, Resolvers, TransactionStatus, TransactionType,
+} from '../../__generated__/resolvers-types';
+import { toGlobalId } from '../../lib/global-id';
+import { timePage, toConnection } from '../../lib/pagination';
+import { recordTransaction } from './commerce.service';
+
+const CURSOR = 'tx';
+
+const Customer: CustomerResolvers = {
+  transactions: async (c, { first, after, from, to }, ctx) => {
+    const page = timePage(CURSOR, first, after);
+    const args = { limit: page.fetch, after: page.after, from: from ?? null, to: to ?? null };
+    const rows = await ctx.loaders.transactionPage.load({ customerId: c.id, args, argsKey: JSON.stringify(args) });
+    return toConnection(rows.rows, page.limit, after, page.cursorOf, rows.totalCount);
+  },
+};
+
+const Mutation: MutationResolvers = {
+  recordTransaction: async (_p, { input }, ctx) => {
+    const r = await recordTransaction(ctx.db, ctx.config, input);
+    if (r.transaction) ctx.audit.noteAction('WRITE', r.transaction.customerId, ['recordTransaction']);
+    return r;
+  },
+};
+
+export const commerceResolvers: Resolvers = {
+  Customer,
+  Mutation,
+  Transaction: {
+    id: (t) => toGlobalId('Transaction', t.id),
+    type: (t) => t.type as TransactionType,
+    status: (t) => t.status as TransactionStatus,
+    amount: (t) => ({ amount: t.amount, currency: t.currency }),
+    amountInBaseCurrency: (t, _a, ctx) => ({ amount: t.amountBase, currency: ctx.config.baseCurrency }),
+    items: (t, _a, ctx) => t.items ?? ctx.loaders.itemsByTransactionId.load(t.id),
+  },
+  TransactionItem: {
+    unitPrice: (i) => ({ amount: i.unitPrice, currency: i.currency }),
+  },
+};

@@ -1,0 +1,195 @@
+import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzle-orm';
+import { customers } from '../../db/schema/index';
+import { badUserInput } from '../../errors';
+import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
+import type {
+  CustomerFilter, DecimalRange, IntRange, InteractionCondition, TagCondition, TimeWindow, TransactionCondition,
+} from '../../__generated__/resolvers-types';
+
+/**
+ * Compiles `CustomerFilter` to one parameterized WHERE clause over `customers`. Input values only ever
+ * become bind parameters; table and column names come from this file. Behavioural conditions are
+ * correlated subqueries on the (customer_id, occurred_at) indexes of each table.
+ */
+export interface FilterOptions { defaultPhoneRegion: string }
+
+const MAX_DEPTH = 6;
+const MAX_CONDITIONS = 60;
+const MAX_LIST = 500;
+// ISO 8601 durations PostgreSQL's interval input understands: P1Y2M3W4DT5H6M7S (no fractions).
+const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+
+export function compileCustomerFilter(filter: CustomerFilter | null | undefined, opts: FilterOptions): SQL | undefined {
+  if (!filter) return undefined;
+  const state = { conditions: 0 };
+  return compile(filter, opts, 'filter', 0, state);
+}
+
+/** True when the filter needs more than indexed profile columns (used to decide on the cost check). */
+export function isBehavioural(filter: CustomerFilter | null | undefined): boolean {
+  if (!filter) return false;
+  return Boolean(filter.transactions || filter.interactions || filter.tag || filter.consent || filter.firstPurchase
+    || filter.lastPurchase || filter.not || filter.or?.length || filter.and?.some(isBehavioural));
+}
+
+function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: number, state: { conditions: number }): SQL {
+  if (depth > MAX_DEPTH) throw badUserInput(`${path}: filters nest at most ${MAX_DEPTH} levels`, path);
+  const conds: (SQL | undefined)[] = [];
+  const add = (c: SQL | undefined) => {
+    if (++state.conditions > MAX_CONDITIONS) throw badUserInput(`filter: at most ${MAX_CONDITIONS} conditions`, 'filter');
+    conds.push(c);
+  };
+  const list = <T>(v: readonly T[], field: string): T[] => {
+    if (v.length > MAX_LIST) throw badUserInput(`${path}.${field}: at most ${MAX_LIST} values`, `${path}.${field}`);
+    return [...v];
+  };
+
+  if (f.and) add(and(...f.and.map((sub, i) => compile(sub, opts, `${path}.and.${i}`, depth + 1, state))) ?? sql`true`);
+  if (f.or) add(f.or.length ? or(...f.or.map((sub, i) => compile(sub, opts, `${path}.or.${i}`, depth + 1, state))) : sql`false`);
+  if (f.not) add(not(compile(f.not, opts, `${path}.not`, depth + 1, state)));
+
+  if (f.email != null) {
+    const email = normalizeEmail(f.email);
+    // An unparseable email matches nobody rather than failing: the caller asked "who has this email?".
+    add(email ? eq(customers.emailNormalized, email) : sql`false`);
+  }
+  if (f.phone != null) {
+    const phone = normalizePhone(f.phone, opts.defaultPhoneRegion);
+    add(phone ? eq(customers.phoneE164, phone) : sql`false`);
+  }
+  if (f.nameContains != null) {
+    const needle = f.nameContains.trim();
+    if (needle.length > 200) throw badUserInput(`${path}.nameContains is longer than 200 characters`, `${path}.nameContains`);
+    if (needle) add(ilike(customers.displayName, `%${escapeLike(needle)}%`));
+  }
+  if (f.createdAt) {
+    if (f.createdAt.from) add(gte(customers.createdAt, f.createdAt.from));
+    if (f.createdAt.to) add(lt(customers.createdAt, f.createdAt.to));
+  }
+  const country = (c: string, field: string) => {
+    const code = normalizeCountry(c);
+    if (!code) throw badUserInput(`${path}.${field} must be an ISO 3166-1 alpha-2 code such as DE`, `${path}.${field}`);
+    return code;
+  };
+  if (f.country != null) add(eq(customers.country, country(f.country, 'country')));
+  if (f.countries) add(f.countries.length ? inArray(customers.country, list(f.countries, 'countries').map((c) => country(c, 'countries'))) : sql`false`);
+  if (f.region) add(f.region.length ? sql`lower(${customers.region}) = ANY(${sql.param(list(f.region, 'region').map((r) => r.trim().toLowerCase()))}::text[])` : sql`false`);
+  if (f.city) add(f.city.length ? sql`lower(${customers.city}) = ANY(${sql.param(list(f.city, 'city').map((r) => r.trim().toLowerCase()))}::text[])` : sql`false`);
+  if (f.lifecycleStage) add(f.lifecycleStage.length ? inArray(customers.lifecycleStage, list(f.lifecycleStage, 'lifecycleStage')) : sql`false`);
+  if (f.gender) add(f.gender.length ? inArray(customers.gender, list(f.gender, 'gender')) : sql`false`);
+  if (f.age) add(ageCondition(f.age, `${path}.age`));
+  if (f.consent) {
+    const purpose = f.consent.purpose.trim();
+    // Latest decision per purpose; no decision at all compares as NULL, i.e. never GRANTED.
+    add(sql`(SELECT c.status FROM consents c WHERE c.customer_id = ${customers.id} AND c.purpose = ${purpose}
+      ORDER BY c.recorded_at DESC, c.created_at DESC LIMIT 1) = ${f.consent.status}`);
+  }
+  if (f.tag) add(tagCondition(f.tag, `${path}.tag`));
+  if (f.transactions) add(transactionCondition(f.transactions, `${path}.transactions`));
+  if (f.interactions) add(interactionCondition(f.interactions, `${path}.interactions`));
+  if (f.firstPurchase) add(purchaseBound('min', f.firstPurchase));
+  if (f.lastPurchase) add(purchaseBound('max', f.lastPurchase));
+  return and(...conds) ?? sql`true`;
+}
+
+function checkRange(r: IntRange | DecimalRange, field: string, cmp: (a: string, b: string) => boolean) {
+  if (r.min != null && r.max != null && cmp(String(r.min), String(r.max))) throw badUserInput(`${field}: min is greater than max`, field);
+}
+
+function ageCondition(r: IntRange, field: string): SQL {
+  checkRange(r, field, (a, b) => Number(a) > Number(b));
+  if ((r.min != null && (r.min < 0 || r.min > 150)) || (r.max != null && (r.max < 0 || r.max > 150))) {
+    throw badUserInput(`${field}: ages are between 0 and 150`, field);
+  }
+  // age >= min  <=> born on or before today - min years; age <= max <=> born after today - (max+1) years.
+  return and(
+    sql`${customers.birthDate} IS NOT NULL`,
+    r.min != null ? sql`${customers.birthDate} <= (current_date - make_interval(years => ${r.min}::int))::date` : undefined,
+    r.max != null ? sql`${customers.birthDate} > (current_date - make_interval(years => ${r.max + 1}::int))::date` : undefined,
+  )!;
+}
+
+function windowConds(alias: string, w: TimeWindow | null | undefined, field: string): SQL[] {
+  if (!w) return [];
+  const col = sql.raw(`${alias}.occurred_at`);
+  const out: SQL[] = [];
+  if (w.last != null) {
+    if (w.from != null) throw badUserInput(`${field}: give either last or from`, field);
+    if (!ISO_DURATION.test(w.last)) throw badUserInput(`${field}.last must be an ISO 8601 duration such as P90D`, `${field}.last`);
+    out.push(sql`${col} >= now() - ${w.last}::interval`);
+  }
+  if (w.from) out.push(sql`${col} >= ${w.from.toISOString()}::timestamptz`);
+  if (w.to) out.push(sql`${col} < ${w.to.toISOString()}::timestamptz`);
+  return out;
+}
+
+function rangeConds(expr: SQL, r: IntRange | DecimalRange | null | undefined, cast: 'int' | 'numeric'): SQL[] {
+  if (!r) return [];
+  const c = sql.raw(cast);
+  return [
+    ...(r.min != null ? [sql`${expr} >= ${String(r.min)}::${c}`] : []),
+    ...(r.max != null ? [sql`${expr} <= ${String(r.max)}::${c}`] : []),
+  ];
+}
+
+function tagCondition(t: TagCondition, field: string): SQL {
+  if (t.key == null && t.category == null) throw badUserInput(`${field}: give a key or a category`, field);
+  if (t.range) checkRange(t.range, `${field}.range`, (a, b) => Number(a) > Number(b));
+  const conds: SQL[] = [sql`ct.customer_id = ${customers.id}`, sql`(ct.expires_at IS NULL OR ct.expires_at > now())`];
+  if (t.key != null) conds.push(sql`d.key = ${t.key.trim()}`);
+  if (t.category != null) conds.push(sql`d.category = ${t.category}`);
+  if (t.equals != null) conds.push(sql`ct.value = ${t.equals}`);
+  if (t.in) conds.push(t.in.length ? sql`ct.value = ANY(${sql.param([...t.in])}::text[])` : sql`false`);
+  if (t.range) {
+    // Only numeric values take part; the CASE keeps the cast from failing on text values.
+    const num = sql`(CASE WHEN ct.value ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN ct.value::numeric END)`;
+    conds.push(...rangeConds(num, t.range, 'numeric'));
+  }
+  return sql`EXISTS (SELECT 1 FROM customer_tags ct JOIN tag_definitions d ON d.id = ct.tag_id WHERE ${sql.join(conds, sql` AND `)})`;
+}
+
+function transactionCondition(t: TransactionCondition, field: string): SQL {
+  if (t.count) checkRange(t.count, `${field}.count`, (a, b) => Number(a) > Number(b));
+  if (t.sum) checkRange(t.sum, `${field}.sum`, (a, b) => Number(a) > Number(b));
+  if (t.average) checkRange(t.average, `${field}.average`, (a, b) => Number(a) > Number(b));
+  const conds: SQL[] = [sql`t.customer_id = ${customers.id}`, sql`t.status = 'COMPLETED'`, sql`t.type = ${t.type ?? 'ORDER'}`,
+    ...windowConds('t', t.window, `${field}.window`)];
+  if (t.channel) conds.push(t.channel.length ? sql`t.channel = ANY(${sql.param([...t.channel])}::text[])` : sql`false`);
+  if (t.category) {
+    conds.push(t.category.length
+      ? sql`EXISTS (SELECT 1 FROM transaction_items i WHERE i.customer_id = t.customer_id AND i.transaction_id = t.id AND i.category = ANY(${sql.param([...t.category])}::text[]))`
+      : sql`false`);
+  }
+  const where = sql.join(conds, sql` AND `);
+  const aggs: SQL[] = [];
+  aggs.push(...rangeConds(sql`count(*)`, t.count, 'int'));
+  aggs.push(...rangeConds(sql`coalesce(sum(t.amount_base), 0)`, t.sum, 'numeric'));
+  aggs.push(...rangeConds(sql`avg(t.amount_base)`, t.average, 'numeric'));
+  // No aggregate bound: "has at least one such transaction".
+  if (!aggs.length) return sql`EXISTS (SELECT 1 FROM transactions t WHERE ${where})`;
+  // Ranges that admit zero transactions must also match customers without any: aggregate, don't EXISTS.
+  return sql`(SELECT ${sql.join(aggs, sql` AND `)} FROM transactions t WHERE ${where})`;
+}
+
+function interactionCondition(c: InteractionCondition, field: string): SQL {
+  if (c.count) checkRange(c.count, `${field}.count`, (a, b) => Number(a) > Number(b));
+  const conds: SQL[] = [sql`x.customer_id = ${customers.id}`, ...windowConds('x', c.window, `${field}.window`)];
+  if (c.channel) conds.push(c.channel.length ? sql`x.channel = ANY(${sql.param([...c.channel])}::text[])` : sql`false`);
+  if (c.type) conds.push(c.type.length ? sql`x.type = ANY(${sql.param([...c.type])}::text[])` : sql`false`);
+  if (c.sentiment) conds.push(c.sentiment.length ? sql`x.sentiment = ANY(${sql.param([...c.sentiment])}::text[])` : sql`false`);
+  const where = sql.join(conds, sql` AND `);
+  if (!c.count) return sql`EXISTS (SELECT 1 FROM interactions x WHERE ${where})`;
+  return sql`(SELECT ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)} FROM interactions x WHERE ${where})`;
+}
+
+function purchaseBound(fn: 'min' | 'max', r: { from?: Date | null; to?: Date | null }): SQL {
+  const agg = sql`(SELECT ${sql.raw(fn)}(p.occurred_at) FROM transactions p WHERE p.customer_id = ${customers.id} AND p.type = 'ORDER' AND p.status = 'COMPLETED')`;
+  return and(
+    sql`${agg} IS NOT NULL`,
+    r.from ? sql`${agg} >= ${r.from.toISOString()}::timestamptz` : undefined,
+    r.to ? sql`${agg} < ${r.to.toISOString()}::timestamptz` : undefined,
+  )!;
+}
+
+/** `%`, `_` and `\` in user text are literals, not wildcards. */
+export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -1,0 +1,225 @@
+import { and, or, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { execRows, toDate, type Db } from '../../db/client';
+import { consents, customerMetrics, customers } from '../../db/schema/index';
+import { tsKey } from '../../lib/sql';
+import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
+
+/** SQL of the profile domain. Arrays in, rows out; nothing here knows GraphQL or viewers. */
+
+/**
+ * The customer columns as a CustomerRow (camelCase). Hot reads use raw statements (prepared on
+ * PostgreSQL, see execRows); the aliases keep them in step with the Drizzle table.
+ */
+const customerColumns = (c: string) => sql.raw(`${c}.id, ${c}.first_name AS "firstName", ${c}.last_name AS "lastName",
+  ${c}.display_name AS "displayName", ${c}.email, ${c}.email_normalized AS "emailNormalized", ${c}.phone, ${c}.phone_e164 AS "phoneE164",
+  ${c}.birth_date::text AS "birthDate", ${c}.gender, ${c}.address_line1 AS "addressLine1", ${c}.address_line2 AS "addressLine2",
+  ${c}.city, ${c}.region, ${c}.postal_code AS "postalCode", ${c}.country, ${c}.lifecycle_stage AS "lifecycleStage",
+  ${c}.created_at AS "createdAt", ${c}.updated_at AS "updatedAt"`);
+/** A row scope (compiled CustomerFilter) renders "customers"."x": queries that apply one keep the table name. */
+const scoped = (rowScope: SQL | undefined) => (rowScope ? sql` AND ${rowScope}` : sql``);
+
+type RawCustomer = Omit<CustomerRow, 'createdAt' | 'updatedAt'> & { createdAt: unknown; updatedAt: unknown };
+const mapCustomer = <T extends RawCustomer>(r: T): Omit<T, 'createdAt' | 'updatedAt'> & CustomerRow =>
+  ({ ...r, createdAt: toDate(r.createdAt), updatedAt: toDate(r.updatedAt) });
+
+export async function customersByIds(db: Db, ids: readonly string[], rowScope?: SQL): Promise<CustomerRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await execRows<RawCustomer>(db, sql`SELECT ${customerColumns('customers')} FROM customers
+    WHERE customers.id = ANY(${sql.param([...ids])}::uuid[])${scoped(rowScope)}`);
+  return rows.map(mapCustomer);
+}
+
+export interface ExternalKey { source: string; externalId: string }
+
+export async function customersByExternalIds(
+  db: Db,
+  keys: readonly ExternalKey[],
+  rowScope?: SQL,
+): Promise<(CustomerRow & ExternalKey)[]> {
+  if (keys.length === 0) return [];
+  const rows = await execRows<RawCustomer & ExternalKey>(db, sql`
+    SELECT ${customerColumns('customers')}, ci.source, ci.external_id AS "externalId"
+    FROM customer_identities ci JOIN customers ON customers.id = ci.customer_id
+    WHERE (ci.source, ci.external_id) IN (
+      SELECT * FROM unnest(${sql.param(keys.map((k) => k.source))}::text[], ${sql.param(keys.map((k) => k.externalId))}::text[]))${scoped(rowScope)}`);
+  return rows.map(mapCustomer);
+}
+
+export async function identitiesByCustomerIds(db: Db, ids: readonly string[]): Promise<IdentityRow[]> {
+  if (ids.length === 0) return [];
+  return execRows<IdentityRow>(db, sql`
+    SELECT customer_id AS "customerId", source, external_id AS "externalId" FROM customer_identities
+    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, source, external_id`);
+}
+
+/** Current consent per purpose: the latest decision of each (customer, purpose). */
+export async function currentConsentsByCustomerIds(db: Db, ids: readonly string[]): Promise<ConsentRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await execRows<{ customer_id: string; purpose: string; status: string; source: string; recorded_at: unknown }>(db, sql`
+    SELECT DISTINCT ON (customer_id, purpose) customer_id, purpose, status, source, recorded_at
+    FROM ${consents}
+    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[])
+    ORDER BY customer_id, purpose, recorded_at DESC, created_at DESC`);
+  return rows.map((r) => ({
+    customerId: r.customer_id, purpose: r.purpose, status: r.status, source: r.source, recordedAt: toDate(r.recorded_at),
+  }));
+}
+
+/** Every consent decision, newest first. */
+export async function consentHistoryByCustomerIds(db: Db, ids: readonly string[]): Promise<ConsentRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await execRows<{ customer_id: string; purpose: string; status: string; source: string; recorded_at: unknown }>(db, sql`
+    SELECT customer_id, purpose, status, source, recorded_at FROM ${consents}
+    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, recorded_at DESC, created_at DESC`);
+  return rows.map((r) => ({ customerId: r.customer_id, purpose: r.purpose, status: r.status, source: r.source, recordedAt: toDate(r.recorded_at) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer lists: filter + keyset pagination.
+
+export type CustomerSortKey = 'CREATED_AT' | 'NAME' | 'RELEVANCE' | 'TOTAL_SPENT' | 'ORDER_COUNT' | 'LAST_PURCHASE';
+export interface CustomerSort { key: CustomerSortKey; direction: 'ASC' | 'DESC' }
+
+interface SortColumn { order: SQL; key: SQL<string>; value: (v: string) => SQL }
+
+/** Sort keys map to expressions here and only here: input never names a column. */
+function sortColumn(key: CustomerSortKey, search: CustomerSearch | null): SortColumn {
+  switch (key) {
+    case 'CREATED_AT':
+      return { order: sql`${customers.createdAt}`, key: tsKey(customers.createdAt), value: (v) => sql`${v}::timestamptz` };
+    case 'NAME':
+      return { order: sql`${customers.displayName}`, key: sql<string>`${customers.displayName}`, value: (v) => sql`${v}` };
+    case 'TOTAL_SPENT':
+      return { order: sql`${customerMetrics.totalSpent}`, key: sql<string>`${customerMetrics.totalSpent}::text`, value: (v) => sql`${v}::numeric` };
+    case 'ORDER_COUNT':
+      return { order: sql`${customerMetrics.orderCount}`, key: sql<string>`${customerMetrics.orderCount}::text`, value: (v) => sql`${v}::int` };
+    case 'LAST_PURCHASE': {
+      // Never bought sorts as the epoch (the expression index on customer_metrics matches this).
+      const col = sql`coalesce(${customerMetrics.lastPurchaseAt}, 'epoch'::timestamptz)`;
+      return { order: col, key: tsKey(col), value: (v) => sql`${v}::timestamptz` };
+    }
+    case 'RELEVANCE': {
+      if (!search) throw new Error('RELEVANCE needs a search');
+      // float8 text output round-trips exactly (extra_float_digits >= 1), so the cursor compares equal.
+      return { order: search.score, key: sql<string>`(${search.score})::text`, value: (v) => sql`${v}::float8` };
+    }
+  }
+}
+
+const EMAIL_SIMILARITY = 0.6;
+
+/** A keyword search: the rows it may match (index-driven) and how well each matches. */
+export interface CustomerSearch { where: SQL; score: SQL }
+
+/**
+ * Search by whatever the caller typed: exact normalized email, exact E.164 phone, exact external id,
+ * or fuzzy name/email (pg_trgm). Each branch is an index lookup; their union is joined by primary key.
+ * Exact hits score 2, fuzzy ones their trigram similarity (0..1).
+ */
+export function customerSearch(term: string, email: string | null, phone: string | null): CustomerSearch {
+  const branches: SQL[] = [sql`SELECT customer_id FROM customer_identities WHERE external_id = ${term}`];
+  if (email) branches.push(sql`SELECT id FROM customers WHERE email_normalized = ${email}`);
+  if (phone) branches.push(sql`SELECT id FROM customers WHERE phone_e164 = ${phone}`);
+  // A phone is matched exactly only; an email also fuzzily against emails (typos); other text against names and emails.
+  const fuzzyNames = term.length >= 3 && !email && !phone;
+  const fuzzyEmails = term.length >= 3 && !phone;
+  const lower = term.toLowerCase();
+  if (fuzzyNames) branches.push(sql`SELECT id FROM customers WHERE display_name % ${term} OR ${term} <% display_name`);
+  // Emails share their domains; a fuzzy email hit must be close overall, not just same-domain.
+  if (fuzzyEmails) branches.push(sql`SELECT id FROM customers WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
+  const exact = sql.join([
+    sql`EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = ${customers.id} AND ci.external_id = ${term})`,
+    ...(email ? [sql`${customers.emailNormalized} = ${email}`] : []),
+    ...(phone ? [sql`${customers.phoneE164} = ${phone}`] : []),
+  ], sql` OR `);
+  const similarity = sql.join([
+    sql`0::real`,
+    ...(fuzzyNames ? [sql`similarity(${customers.displayName}, ${term})`, sql`word_similarity(${term}, ${customers.displayName})`] : []),
+    ...(fuzzyEmails ? [sql`similarity(coalesce(${customers.emailNormalized}, ''), ${lower})`] : []),
+  ], sql`, `);
+  return {
+    where: sql`${customers.id} IN (${sql.join(branches, sql` UNION `)})`,
+    score: sql`(CASE WHEN ${exact} THEN 2::float8 ELSE greatest(${similarity})::float8 END)`,
+  };
+}
+
+export interface CustomerListQuery {
+  where: SQL | undefined;
+  search: CustomerSearch | null;
+  sort: readonly CustomerSort[];
+  /** Sort-key values and id of the last row of the previous page. */
+  after: { values: string[]; id: string } | null;
+  limit: number;
+  withTotalCount: boolean;
+}
+
+export interface CustomerListRow { row: CustomerRow; sortValues: string[]; totalCount: number | null }
+
+/**
+ * One statement: the page (limit + 1 rows to know whether more follow) and, when asked, the total
+ * count of the filter as an uncorrelated scalar subquery (evaluated once).
+ */
+export async function listCustomers(db: Db, q: CustomerListQuery): Promise<CustomerListRow[]> {
+  const cols = q.sort.map((s) => ({ ...sortColumn(s.key, q.search), direction: s.direction }));
+  const where = and(q.where, q.search?.where);
+  const keysetCond = q.after ? keysetCondition(cols, q.after) : undefined;
+  const pageWhere = and(where, keysetCond);
+  // Every customer has a metrics row (trigger), so the inner join keeps all of them.
+  const needsMetrics = q.sort.some((s) => s.key === 'TOTAL_SPENT' || s.key === 'ORDER_COUNT' || s.key === 'LAST_PURCHASE');
+  // Filters render columns as "customers"."x", so the table keeps its own name here.
+  const rows = await execRows<RawCustomer & Record<string, unknown>>(db, sql`
+    SELECT ${customerColumns('customers')}
+      ${sql.join(cols.map((c, i) => sql`, ${c.key} AS ${sql.raw(`"sort${i}"`)}`), sql``)}
+      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
+    FROM ${customers}
+    ${needsMetrics ? sql`JOIN ${customerMetrics} ON ${customerMetrics.customerId} = ${customers.id}` : sql``}
+    ${pageWhere ? sql`WHERE ${pageWhere}` : sql``}
+    ORDER BY ${sql.join([
+      ...cols.map((c) => (c.direction === 'ASC' ? sql`${c.order} ASC` : sql`${c.order} DESC`)),
+      cols[0]?.direction === 'ASC' ? sql`${customers.id} ASC` : sql`${customers.id} DESC`,
+    ], sql`, `)}
+    LIMIT ${q.limit}`);
+  return rows.map((r) => {
+    const sortValues = cols.map((_, i) => String(r[`sort${i}`]));
+    const totalCount = r.totalCount === undefined ? null : Number(r.totalCount);
+    const row: Record<string, unknown> = { ...r };
+    for (let i = 0; i < cols.length; i++) delete row[`sort${i}`];
+    delete row.totalCount;
+    return { row: mapCustomer(row as RawCustomer), sortValues, totalCount };
+  });
+}
+
+/** Planner estimate of evaluating a filter over all customers (EXPLAIN, nothing is executed). */
+export async function explainFilter(db: Db, where: SQL | undefined): Promise<{ cost: number; rows: number; sql: string }> {
+  const query = sql`SELECT ${customers.id} FROM ${customers} ${where ? sql`WHERE ${where}` : sql``}`;
+  const rows = await execRows<Record<string, unknown>>(db, sql`EXPLAIN (FORMAT JSON) ${query}`);
+  const raw = rows[0] ? Object.values(rows[0])[0] : undefined;
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: { 'Total Cost': number; 'Plan Rows': number } }[];
+  const top = plan[0]?.Plan;
+  return { cost: top?.['Total Cost'] ?? 0, rows: top?.['Plan Rows'] ?? 0, sql: new PgDialect().sqlToQuery(query).sql };
+}
+
+export async function countCustomers(db: Db, where: SQL | undefined): Promise<number> {
+  const [r] = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${customers} ${where ? sql`WHERE ${where}` : sql``}`);
+  return Number(r?.n ?? 0);
+}
+
+/**
+ * Rows strictly after the cursor in the given order: (k1 > v1) OR (k1 = v1 AND k2 > v2) ... with the
+ * id as final tie-breaker (same direction as the first key, as in ORDER BY).
+ */
+function keysetCondition(cols: readonly (SortColumn & { direction: 'ASC' | 'DESC' })[], after: { values: string[]; id: string }): SQL {
+  const terms: { col: SQL; val: SQL; dir: 'ASC' | 'DESC' }[] = cols.map((c, i) => ({
+    col: c.order, val: c.value(after.values[i] ?? ''), dir: c.direction,
+  }));
+  terms.push({ col: sql`${customers.id}`, val: sql`${after.id}::uuid`, dir: cols[0]?.direction ?? 'DESC' });
+  const ors: SQL[] = [];
+  for (let i = 0; i < terms.length; i++) {
+    const eqs = terms.slice(0, i).map((t) => sql`${t.col} = ${t.val}`);
+    const t = terms[i]!;
+    const cmp = t.dir === 'ASC' ? sql`${t.col} > ${t.val}` : sql`${t.col} < ${t.val}`;
+    ors.push(and(...eqs, cmp)!);
+  }
+  return sql`(${or(...ors)!})`;
+}

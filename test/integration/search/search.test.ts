@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSeeder } from '../../factories/index';
+import { startApp, type TestApp } from '../../helpers/app';
+
+interface Conn { customers: { totalCount: number; edges: { cursor: string; node: { displayName: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }
+const SEARCH = `query($search: String, $first: Int, $after: String, $orderBy: [CustomerOrder!]) {
+  customers(search: $search, first: $first, after: $after, orderBy: $orderBy) {
+    totalCount edges { cursor node { displayName } } pageInfo { hasNextPage endCursor } } }`;
+
+describe('keyword search', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp();
+    const seed = createSeeder(app.db.db);
+    await seed.customer({ firstName: 'Margaret', lastName: 'Hamilton', email: 'M.Hamilton@Example.org', emailNormalized: 'm.hamilton@example.org', phone: '+14155550199', phoneE164: '+14155550199' }).withIdentity('shop', 'SHOP-778').create();
+    await seed.customer({ firstName: 'Margarete', lastName: 'Hamill', email: 'mh@example.net', emailNormalized: 'mh@example.net' }).create();
+    await seed.customer({ firstName: 'Johann', lastName: 'Bach', email: 'jsb@example.de', emailNormalized: 'jsb@example.de', phone: '+4930901820', phoneE164: '+4930901820' }).create();
+    for (let i = 0; i < 6; i++) await seed.customer({ firstName: `Unrelated${i}`, lastName: 'Person' }).create();
+  });
+  afterAll(async () => { await app?.close(); });
+
+  const names = async (search: string) => {
+    const res = await app.gql<Conn>(SEARCH, { search });
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.customers.edges.map((e) => e.node.displayName);
+  };
+
+  it('finds an email typed in capitals with spaces', async () => {
+    expect((await names('  M.HAMILTON@example.ORG '))[0]).toBe('Margaret Hamilton');
+    expect(await names('m.hamilton@example.org')).not.toContain('Johann Bach');
+  });
+
+  it.each(['(415) 555-0199', '415 555 0199', '+1 415.555.0199'])('finds a phone typed as %s', async (phone) => {
+    expect((await names(phone))[0]).toBe('Margaret Hamilton');
+  });
+
+  it('finds a foreign phone in international format', async () => {
+    expect((await names('+49 30 901820'))[0]).toBe('Johann Bach');
+  });
+
+  it('finds an external id from any source', async () => {
+    expect(await names('SHOP-778')).toEqual(['Margaret Hamilton']);
+  });
+
+  it('finds a name with a typo, best match first', async () => {
+    const found = await names('Margret Hamilton');
+    expect(found[0]).toBe('Margaret Hamilton');
+    expect(found).toContain('Margarete Hamill');
+    expect(found).not.toContain('Johann Bach');
+  });
+
+  it('finds a partial name (word similarity)', async () => {
+    expect(await names('Hamiltn')).toContain('Margaret Hamilton');
+  });
+
+  it('pages through relevance-ordered results without repeats', async () => {
+    const first = await app.gql<Conn>(SEARCH, { search: 'Margaret Hamilton', first: 1 });
+    const c = first.body.data!.customers;
+    expect(c.edges).toHaveLength(1);
+    expect(c.pageInfo.hasNextPage).toBe(true);
+    const second = await app.gql<Conn>(SEARCH, { search: 'Margaret Hamilton', first: 5, after: c.pageInfo.endCursor });
+    const rest = second.body.data!.customers.edges.map((e) => e.node.displayName);
+    expect(rest).not.toContain(c.edges[0]!.node.displayName);
+    expect(rest).toContain('Margarete Hamill');
+    expect(second.body.data!.customers.totalCount).toBe(c.totalCount);
+  });
+
+  it('refuses RELEVANCE ordering without a search, and a cursor from another search', async () => {
+    const res = await app.gql<Conn>(SEARCH, { orderBy: ['RELEVANCE'] });
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const page = await app.gql<Conn>(SEARCH, { search: 'Margaret', first: 1 });
+    const other = await app.gql<Conn>(SEARCH, { search: 'Johann', after: page.body.data!.customers.pageInfo.endCursor });
+    expect(other.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('treats SQL and LIKE syntax in the search as plain text', async () => {
+    for (const s of ["' OR 1=1 --", '%', '_', 'Hamilton%\'; DROP TABLE customers; --']) {
+      const res = await app.gql<Conn>(SEARCH, { search: s });
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data!.customers.totalCount).toBeLessThan(9);
+    }
+    const still = await app.gql<Conn>(SEARCH, {});
+    expect(still.body.data!.customers.totalCount).toBe(9);
+  });
+});

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSeeder } from '../factories/index';
+import { startApp, type TestApp } from '../helpers/app';
+import { FULL_360 } from '../helpers/queries';
+
+interface Page { customers: { totalCount: number; edges: { node: { transactions: { totalCount: number; edges: unknown[] }; timeline: { edges: unknown[] } } }[] } }
+
+describe('SQL statements of the full 360 query', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp();
+    const seed = createSeeder(app.db.db);
+    for (let i = 0; i < 50; i++) {
+      await seed.customer().withIdentity('crm', `CRM-SC-${i}`).withTransactions(12).withInteractions(3).withTag('vip').create();
+    }
+  });
+  afterAll(async () => { await app?.close(); });
+
+  it('is the same for 5 and for 50 customers, and at most 7', async () => {
+    const five = await app.gql<Page>(FULL_360, { first: 5 });
+    const fifty = await app.gql<Page>(FULL_360, { first: 50 });
+    expect(five.body.errors).toBeUndefined();
+    expect(fifty.body.errors).toBeUndefined();
+    expect(five.body.data?.customers.edges).toHaveLength(5);
+    expect(fifty.body.data?.customers.edges).toHaveLength(50);
+    expect(fifty.statements).toBe(five.statements);
+    expect(fifty.statements).toBeLessThanOrEqual(7);
+    expect(five.statements).toBeGreaterThan(0);
+  });
+
+  it('pages every child list for all parents (10 of 12 transactions each, totalCount 12)', async () => {
+    const res = await app.gql<Page>(FULL_360, { first: 50 });
+    for (const { node } of res.body.data?.customers.edges ?? []) {
+      expect(node.transactions.totalCount).toBe(12);
+      expect(node.transactions.edges).toHaveLength(10);
+      expect(node.timeline.edges).toHaveLength(5);
+    }
+    expect(res.body.data?.customers.totalCount).toBe(50);
+  });
+
+  it('does not grow with the number of parents for customer(id) either', async () => {
+    const page = await app.gql<{ customers: { edges: { node: { id: string } }[] } }>('{ customers(first: 3) { edges { node { id } } } }');
+    const ids = page.body.data?.customers.edges.map((e) => e.node.id) ?? [];
+    const fields = FULL_360.slice(FULL_360.indexOf('id displayName'), FULL_360.lastIndexOf('} } pageInfo'));
+    const one = await app.gql(`query($a: ID!) { a: customer(id: $a) { ${fields} } }`, { a: ids[0] });
+    const three = await app.gql(`query($a: ID!, $b: ID!, $c: ID!) { a: customer(id: $a) { ${fields} } b: customer(id: $b) { ${fields} } c: customer(id: $c) { ${fields} } }`,
+      { a: ids[0], b: ids[1], c: ids[2] });
+    expect(one.body.errors).toBeUndefined();
+    expect(three.body.errors).toBeUndefined();
+    expect(three.statements).toBe(one.statements);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const SECRET = 'x'.repeat(32);
+
+/** The ConfigError a call throws; fails the test when the configuration is accepted. */
+function configErrorOf(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    // toMatchObject: settings added later get their own default tests.
+    expect(loadConfig({})).toMatchObject({
+      nodeEnv: 'development',
+      port: 4000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      databasePoolMax: 10,
+      pgliteDir: './data',
+      baseCurrency: 'USD',
+      defaultPhoneRegion: 'US',
+      auth: { jwtSecret: undefined, issuer: 'customer360', audience: 'customer360-gateway' },
+      logLevel: 'info',
+      requestTimeoutMs: 10_000,
+      bodyLimitBytes: 1_000_000,
+      seed: { demo: true, customers: 1000 },
+      sqlCountHeader: true,
+    });
+  });
+
+  it('parses given values', () => {
+    const c = loadConfig({
+      NODE_ENV: 'test', PORT: '8080', DATABASE_URL: 'postgresql://u:p@db:5432/c360', BASE_CURRENCY: 'EUR', DEFAULT_PHONE_REGION: 'DE',
+      JWT_SECRET: SECRET, SEED_DEMO: '0', SQL_COUNT_HEADER: 'false', BODY_LIMIT_BYTES: '2048',
+    });
+    expect(c).toMatchObject({
+      nodeEnv: 'test', port: 8080, databaseUrl: 'postgresql://u:p@db:5432/c360', baseCurrency: 'EUR', defaultPhoneRegion: 'DE',
+      auth: { jwtSecret: SECRET }, seed: { demo: false }, sqlCountHeader: false, bodyLimitBytes: 2048,
+    });
+  });
+
+  it('turns the SQL count header off in production unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET }).sqlCountHeader).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, SQL_COUNT_HEADER: 'true' }).sqlCountHeader).toBe(true);
+  });
+
+  it('reports several invalid variables at once', () => {
+    const err = configErrorOf({ PORT: 'abc', LOG_LEVEL: 'loud', BASE_CURRENCY: 'usd', DATABASE_URL: 'mysql://u@h/db', JWT_SECRET: 'short' });
+    const vars = err.issues.map((i) => i.split(':')[0]);
+    expect(vars).toEqual(expect.arrayContaining(['PORT', 'LOG_LEVEL', 'BASE_CURRENCY', 'DATABASE_URL', 'JWT_SECRET']));
+    expect(err.message).toContain('PORT');
+    expect(err.message).toContain('LOG_LEVEL');
+  });
+
+  it('rejects production without JWT_SECRET and PRIVACY_HASH_KEY', () => {
+    expect(configErrorOf({ NODE_ENV: 'production' }).issues).toEqual([
+      'JWT_SECRET: required when NODE_ENV=production', 'PRIVACY_HASH_KEY: required when NODE_ENV=production']);
+    expect(configErrorOf({ NODE_ENV: 'production', PRIVACY_HASH_KEY: SECRET }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
+  });
+
+  it('reports the missing production JWT_SECRET together with other invalid variables', () => {
+    const err = configErrorOf({ NODE_ENV: 'production', PORT: 'abc' });
+    expect(err.issues).toEqual(expect.arrayContaining([expect.stringMatching(/^PORT:/), expect.stringMatching(/^JWT_SECRET:/)]));
+  });
+
+  it('treats empty strings as unset', () => {
+    const c = loadConfig({ PORT: '', DATABASE_URL: '', JWT_SECRET: '', LOG_LEVEL: '', SQL_COUNT_HEADER: '' });
+    expect(c).toMatchObject({ port: 4000, databaseUrl: undefined, auth: { jwtSecret: undefined }, logLevel: 'info', sqlCountHeader: true });
+  });
+
+  it('rejects production with an empty JWT_SECRET as if it were unset', () => {
+    expect(configErrorOf({ NODE_ENV: 'production', JWT_SECRET: '', PRIVACY_HASH_KEY: SECRET }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
+  });
+
+  it.each([
+    ['PORT', '70000'], ['BODY_LIMIT_BYTES', '10'], ['REQUEST_TIMEOUT_MS', '5'], ['SEED_DEMO', 'yes'], ['NODE_ENV', 'staging'], ['DEFAULT_PHONE_REGION', 'USA'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(configErrorOf({ [name]: value }).issues).toEqual([expect.stringMatching(new RegExp(`^${name}:`))]);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import {
+  cleanText, deriveDisplayName, normalizeCountry, normalizeCurrency, normalizeDecimal, normalizeEmail, normalizePhone,
+} from '../../src/lib/normalize';
+
+describe('normalizeEmail', () => {
+  it('trims and lowercases a valid address', () => {
+    expect(normalizeEmail('  Ada.Lovelace@Example.COM ')).toBe('ada.lovelace@example.com');
+  });
+
+  it.each(['not-an-email', 'a@b', 'a b@example.com', '@example.com', 'ada@', 'a@@example.com', ''])('rejects %j', (raw) => {
+    expect(normalizeEmail(raw)).toBeNull();
+  });
+
+  it('rejects addresses longer than 254 characters', () => {
+    expect(normalizeEmail(`${'a'.repeat(250)}@example.com`)).toBeNull();
+  });
+});
+
+describe('normalizePhone', () => {
+  it('reads a national number with the default region', () => {
+    expect(normalizePhone('(415) 555-0132', 'US')).toBe('+14155550132');
+  });
+
+  it('keeps the country of an international number whatever the default region', () => {
+    expect(normalizePhone('+44 20 7946 0958', 'US')).toBe('+442079460958');
+  });
+
+  it('reads the same national digits differently in another default region', () => {
+    expect(normalizePhone('020 7946 0958', 'GB')).toBe('+442079460958');
+  });
+
+  it.each(['12345', 'call me', '', '   ', `+1 ${'4'.repeat(40)}`])('returns null for %j', (raw) => {
+    expect(normalizePhone(raw, 'US')).toBeNull();
+  });
+});
+
+describe('normalizeCountry', () => {
+  it('uppercases a known alpha-2 code', () => {
+    expect(normalizeCountry(' de ')).toBe('DE');
+  });
+
+  it.each(['XX', 'DEU', 'D', '12', ''])('returns null for %j', (raw) => {
+    expect(normalizeCountry(raw)).toBeNull();
+  });
+});
+
+describe('normalizeCurrency', () => {
+  it('uppercases a three-letter code', () => {
+    expect(normalizeCurrency(' eur')).toBe('EUR');
+  });
+
+  it.each(['EURO', 'E1R', '€', ''])('returns null for %j', (raw) => {
+    expect(normalizeCurrency(raw)).toBeNull();
+  });
+});
+
+describe('cleanText', () => {
+  it('trims and collapses inner whitespace', () => {
+    expect(cleanText('  Ada \t  Lovelace\n')).toBe('Ada Lovelace');
+  });
+
+  it.each([null, undefined, '', '   '])('returns null for %j', (raw) => {
+    expect(cleanText(raw)).toBeNull();
+  });
+});
+
+describe('deriveDisplayName', () => {
+  it('joins first and last name', () => {
+    expect(deriveDisplayName('Ada', 'Lovelace', 'ada@example.com')).toBe('Ada Lovelace');
+  });
+
+  it('uses one name part when the other is missing', () => {
+    expect(deriveDisplayName(null, 'Lovelace', null)).toBe('Lovelace');
+  });
+
+  it('falls back to the email, then to a placeholder', () => {
+    expect(deriveDisplayName(null, null, 'ada@example.com')).toBe('ada@example.com');
+    expect(deriveDisplayName(null, null, null)).toBe('Unnamed customer');
+  });
+});
+
+describe('normalizeDecimal', () => {
+  it.each([['12', '12'], [' 12.5 ', '12.5'], ['-3.1415', '-3.1415'], ['0.0001', '0.0001'], ['99999999999999.9999', '99999999999999.9999']])(
+    'accepts %j as %j', (raw, expected) => {
+      expect(normalizeDecimal(raw)).toBe(expected);
+    },
+  );
+
+  it.each(['1e3', '1,000.00', '12.34567', '.5', '5.', 'abc', '', '+1', '123456789012345'])('rejects %j', (raw) => {
+    expect(normalizeDecimal(raw)).toBeNull();
+  });
+});
