@@ -26,7 +26,7 @@ describe('quick start: npm start on embedded PGlite', () => {
     server = spawn(TSX, ['src/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000);
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 180_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         const m = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(output);
@@ -36,7 +36,7 @@ describe('quick start: npm start on embedded PGlite', () => {
       server.stderr?.on('data', onData);
       server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${output}`)); });
     });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     server?.kill('SIGTERM');

@@ -1,0 +1,251 @@
+import { loadavg } from 'node:os';
+import { resolveAuthSettings, signToken } from '../../src/auth/token';
+import { loadConfig } from '../../src/config';
+import { toGlobalId } from '../../src/lib/global-id';
+import { datasetSize } from '../lib/database';
+import { gatewayEnv } from '../lib/env';
+import { percentile } from '../lib/load';
+import { fmt, formatTable, roundNumbers } from '../lib/report';
+import { startServer, type ServerProcess } from '../lib/servers';
+import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from './types';
+
+/**
+ * Scale suite (search/filter issue): lookups, fuzzy search, a behavioural filter and grouped stats
+ * on a large base (meant for `--customers 1000000`). Every scenario runs one request at a time
+ * (latency, not throughput), through the real gateway over HTTP, and the same question as one
+ * hand-written statement straight on PostgreSQL (the baseline: what the database alone needs).
+ * Each gateway answer is checked (the looked-up customer is found, counts equal the baseline's).
+ *
+ *   email    customers(filter: { email })            exact, normalized (upper case + spaces typed)
+ *   phone    customers(filter: { phone })            exact E.164, typed in national format
+ *   fuzzy    customers(search: "<name with a typo>") pg_trgm, ranked
+ *   filter   3-condition behavioural filter: totalCount, and the first page of 20
+ *   stats    customerStats grouped by COUNTRY x AGE_BAND
+ */
+
+const LOOKUPS = 300;
+const HEAVY_REPEATS = 5;
+
+interface Timing { samples: number[]; p50: number; p95: number; p99: number; max: number }
+interface ScenarioResult {
+  id: string;
+  title: string;
+  gateway: Timing;
+  baseline: Timing;
+  /** baseline p50 / gateway p50: the share of the database-only speed the gateway keeps. */
+  ratio: number;
+  target: { metric: 'p99' | 'p95' | 'max'; limitMs: number; actualMs: number; pass: boolean };
+}
+
+const timing = (samples: number[]): Timing => {
+  const s = [...samples].sort((a, b) => a - b);
+  return { samples: s, p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), max: s.at(-1) ?? 0 };
+};
+
+/** Typo in a name: swap two inner letters (deterministic). */
+function typo(name: string): string {
+  const chars = [...name];
+  const i = Math.max(1, Math.floor(chars.length / 2));
+  if (chars.length > 3 && chars[i] !== ' ' && chars[i + 1] !== ' ' && chars[i + 1] !== undefined) [chars[i], chars[i + 1]] = [chars[i + 1]!, chars[i]!];
+  return chars.join('');
+}
+
+/** +14155550132 -> "(415) 555-0132"; other countries keep the international form with spaces. */
+function nationalForm(e164: string): string {
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+  if (m) return `(${m[1]}) ${m[2]}-${m[3]}`;
+  return e164.replace(/^(\+\d{2})(\d{3})(\d+)$/, '$1 $2 $3');
+}
+
+export const FILTER = {
+  and: [
+    { transactions: { window: { last: 'P365D' }, count: { min: 3 } } },
+    { interactions: { type: ['COMPLAINT'], window: { last: 'P365D' } } },
+    { countries: ['US', 'DE', 'GB', 'FR'] },
+  ],
+};
+
+/** The same filter, hand-written (the baseline's count). */
+const FILTER_SQL = `
+  FROM customers c
+  WHERE c.country = ANY('{US,DE,GB,FR}')
+    AND (SELECT count(*) FROM transactions t WHERE t.customer_id = c.id AND t.type = 'ORDER' AND t.status = 'COMPLETED'
+         AND t.occurred_at >= now() - interval 'P365D') >= 3
+    AND EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.type = 'COMPLAINT' AND i.occurred_at >= now() - interval 'P365D')`;
+
+export const scaleSuite: Suite = {
+  name: 'scale',
+  description: 'lookups, fuzzy search, a behavioural filter and grouped stats on a large base (use --customers 1000000)',
+  resultFile: 'scale.json',
+  scenarios: ['email', 'phone', 'fuzzy', 'filter', 'stats'],
+  run,
+};
+
+async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
+  const { options, log, pg } = ctx;
+  const startedAt = new Date();
+  const loadAtStart = loadavg();
+  const want = (id: string) => options.scenarios.length === 0 || options.scenarios.includes(id);
+  const dataset = await datasetSize(pg);
+
+  const sample = await pg<{ id: string; email: string | null; phone: string | null; name: string }[]>`
+    SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name FROM customers
+    WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
+    ORDER BY md5(id::text || 'c360-scale') LIMIT ${LOOKUPS}`;
+  if (sample.length < LOOKUPS) throw new BenchFailure(`the bench database has fewer than ${LOOKUPS} customers with email and phone: seed it first`);
+
+  const env = gatewayEnv({ databaseUrl: ctx.databaseUrl, poolMax: options.pool, port: 0 });
+  const config = loadConfig(env);
+  const token = await signToken(resolveAuthSettings(config), { sub: 'bench', role: 'ADMIN' }, '12h');
+  log('starting gateway');
+  let gateway: ServerProcess | null = null;
+  const results: ScenarioResult[] = [];
+  try {
+    gateway = await startServer({ name: 'gateway', script: 'gateway-server.ts', env, log, args: ['--pool', String(options.pool)] });
+    const url = `${gateway.url}/graphql`;
+    const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<{ ms: number; data: T }> => {
+      const t0 = performance.now();
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: T; errors?: unknown };
+      const ms = performance.now() - t0;
+      if (res.status !== 200 || body.errors || !body.data) throw new BenchFailure(`gateway answered ${res.status}: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
+      return { ms, data: body.data };
+    };
+    const timed = async <T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> => {
+      const t0 = performance.now();
+      const value = await f();
+      return { ms: performance.now() - t0, value };
+    };
+    const add = (id: string, title: string, gw: number[], bl: number[], metric: 'p99' | 'p95' | 'max', limitMs: number) => {
+      const g = timing(gw);
+      const b = timing(bl);
+      const actualMs = g[metric];
+      results.push({ id, title, gateway: g, baseline: b, ratio: b.p50 / g.p50, target: { metric, limitMs, actualMs, pass: actualMs <= limitMs } });
+      log(`(${id}) gateway p50 ${fmt.ms(g.p50)} ms, ${metric} ${fmt.ms(actualMs)} ms (target <= ${limitMs} ms); baseline p50 ${fmt.ms(b.p50)} ms`);
+    };
+
+    // Warm both paths (plans, prepared statements, JIT) before measuring.
+    for (const s of sample.slice(0, 20)) {
+      await gql('query($e: String) { customers(filter: { email: $e }, first: 1) { edges { node { id } } } }', { e: s.email });
+      await pg`SELECT id FROM customers WHERE email_normalized = ${s.email!}`;
+    }
+
+    const LOOKUP_FIELDS = 'totalCount edges { node { id displayName email phone } }';
+    if (want('email')) {
+      log(`(email) ${LOOKUPS} exact email lookups, typed in upper case with spaces`);
+      const gw: number[] = [];
+      const bl: number[] = [];
+      for (const s of sample) {
+        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
+          `query($e: String) { customers(filter: { email: $e }, first: 5) { ${LOOKUP_FIELDS} } }`, { e: ` ${s.email!.toUpperCase()} ` });
+        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(email) ${s.email} did not find ${s.id}`);
+        gw.push(r.ms);
+        bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
+      }
+      add('email', 'exact email lookup', gw, bl, 'p99', 5);
+    }
+    if (want('phone')) {
+      log(`(phone) ${LOOKUPS} exact phone lookups, typed in national format`);
+      const gw: number[] = [];
+      const bl: number[] = [];
+      for (const s of sample) {
+        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
+          `query($p: String) { customers(filter: { phone: $p }, first: 5) { ${LOOKUP_FIELDS} } }`, { p: nationalForm(s.phone!) });
+        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(phone) ${nationalForm(s.phone!)} did not find ${s.id}`);
+        gw.push(r.ms);
+        bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
+      }
+      add('phone', 'exact phone lookup', gw, bl, 'p99', 5);
+    }
+    if (want('fuzzy')) {
+      const n = Math.min(100, sample.length);
+      log(`(fuzzy) ${n} fuzzy name searches with a typo`);
+      const gw: number[] = [];
+      const bl: number[] = [];
+      let found = 0;
+      for (const s of sample.slice(0, n)) {
+        const term = typo(s.name);
+        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
+          `query($q: String) { customers(search: $q, first: 10) { edges { node { id displayName } } } }`, { q: term });
+        if (r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) found++;
+        gw.push(r.ms);
+        bl.push((await timed(() => pg`
+          SELECT id, display_name, greatest(similarity(display_name, ${term}), word_similarity(${term}, display_name)) AS score
+          FROM customers WHERE display_name % ${term} OR ${term} <% display_name
+          ORDER BY score DESC, id DESC LIMIT 11`)).ms);
+      }
+      // Common names have many equally close namesakes, so the exact person is not always in the top 10.
+      log(`(fuzzy) the misspelt customer was in the first 10 results for ${found} of ${n} searches`);
+      if (found < n * 0.5) throw new BenchFailure(`(fuzzy) the misspelt customer was in the top 10 for only ${found} of ${n} searches`);
+      add('fuzzy', 'fuzzy name search (typo)', gw, bl, 'p95', 50);
+    }
+    if (want('filter')) {
+      log(`(filter) behavioural filter, ${HEAVY_REPEATS} times: count, then first page`);
+      const [expected] = await pg.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n ${FILTER_SQL}`);
+      const gwCount: number[] = [];
+      const blCount: number[] = [];
+      const gwPage: number[] = [];
+      const blPage: number[] = [];
+      for (let i = 0; i < HEAVY_REPEATS; i++) {
+        const c = await gql<{ customers: { totalCount: number } }>('query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', { f: FILTER });
+        if (c.data.customers.totalCount !== expected?.n) throw new BenchFailure(`(filter) gateway counted ${c.data.customers.totalCount}, the hand-written SQL ${expected?.n}`);
+        gwCount.push(c.ms);
+        blCount.push((await timed(() => pg.unsafe(`SELECT count(*) ${FILTER_SQL}`))).ms);
+        const p = await gql<{ customers: { edges: unknown[] } }>('query($f: CustomerFilter) { customers(filter: $f, first: 20) { edges { node { id displayName } } } }', { f: FILTER });
+        if (p.data.customers.edges.length !== Math.min(20, expected?.n ?? 0)) throw new BenchFailure('(filter) first page has the wrong size');
+        gwPage.push(p.ms);
+        blPage.push((await timed(() => pg.unsafe(`SELECT c.id, c.display_name ${FILTER_SQL} ORDER BY c.created_at DESC, c.id DESC LIMIT 21`))).ms);
+      }
+      log(`(filter) ${expected?.n} matching customers`);
+      add('filter-count', 'behavioural filter (3 conditions): totalCount', gwCount, blCount, 'max', 1000);
+      add('filter-page', 'behavioural filter (3 conditions): first page of 20', gwPage, blPage, 'max', 1000);
+    }
+    if (want('stats')) {
+      log(`(stats) customerStats by COUNTRY x AGE_BAND, ${HEAVY_REPEATS} times`);
+      const gw: number[] = [];
+      const bl: number[] = [];
+      for (let i = 0; i < HEAVY_REPEATS; i++) {
+        const r = await gql<{ customerStats: { groups: unknown[] } }>(`{ customerStats(groupBy: [{ dimension: COUNTRY }, { dimension: AGE_BAND }]) {
+          groups { keys { dimension value } customerCount orderCount totalSpent { amount } medianSpent { amount } p90Spent { amount } } } }`, {});
+        if (r.data.customerStats.groups.length === 0) throw new BenchFailure('(stats) no groups');
+        gw.push(r.ms);
+        bl.push((await timed(() => pg`
+          SELECT c.country, width_bucket(extract(year FROM age(c.birth_date))::int, ARRAY[18,25,35,45,55,65]) AS band,
+                 count(*), sum(m.order_count), sum(m.total_spent),
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY m.total_spent), percentile_cont(0.9) WITHIN GROUP (ORDER BY m.total_spent)
+          FROM customers c JOIN customer_metrics m ON m.customer_id = c.id GROUP BY 1, 2`)).ms);
+      }
+      add('stats', 'customerStats COUNTRY x AGE_BAND', gw, bl, 'max', 2000);
+    }
+  } finally {
+    await gateway?.stop();
+  }
+
+  const finishedAt = new Date();
+  const result = roundNumbers({
+    suite: 'scale',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    loadAverageAtStart: loadAtStart,
+    dataset,
+    method: 'one request at a time; gateway over HTTP (JWT ADMIN, production mode) vs the same question as one hand-written statement on the orchestrator\'s own connection',
+    scenarios: results.map(({ gateway: g, baseline: b, ...r }) => ({
+      ...r,
+      gateway: { p50: g.p50, p95: g.p95, p99: g.p99, max: g.max, n: g.samples.length },
+      baseline: { p50: b.p50, p95: b.p95, p99: b.p99, max: b.max, n: b.samples.length },
+    })),
+  });
+  const rows = [['scenario', 'n', 'gw p50 ms', 'gw p95 ms', 'gw p99 ms', 'gw max ms', 'sql p50 ms', 'sql/gw (p50)', 'target', 'result']];
+  for (const r of results) {
+    rows.push([
+      `(${r.id}) ${r.title}`, String(r.gateway.samples.length), fmt.ms(r.gateway.p50), fmt.ms(r.gateway.p95), fmt.ms(r.gateway.p99), fmt.ms(r.gateway.max),
+      fmt.ms(r.baseline.p50), fmt.ratio(r.ratio), `${r.target.metric} <= ${r.target.limitMs} ms`, r.target.pass ? 'PASS' : 'MISS',
+    ]);
+  }
+  const table = [`scale suite on ${dataset.customers.toLocaleString('en-US')} customers, ${dataset.transactions.toLocaleString('en-US')} transactions, ${dataset.interactions.toLocaleString('en-US')} interactions`, formatTable(rows)].join('\n');
+  return { result, table };
+}
