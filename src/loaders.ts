@@ -2,16 +2,12 @@ import type { SQL } from 'drizzle-orm';
 import type { Db } from './db/client';
 import { createAnalyticsLoaders } from './modules/analytics/analytics.loaders';
 import { createCommerceLoaders } from './modules/commerce/commerce.loaders';
+import { createCustomer360Loader } from './modules/profile/customer360.service';
 import { createProfileLoaders } from './modules/profile/profile.loaders';
 import { createServiceLoaders } from './modules/service/service.loaders';
 import { createTagLoaders } from './modules/tags/tags.loaders';
 
-/**
- * Per-request DataLoaders of every domain; never shared across requests (no cross-user cache).
- * `rowScope` limits the customers this request can reach at all: every entry point into a customer
- * (by id, external id, or a transaction/interaction id) applies it.
- */
-export function createLoaders(db: Db, rowScope?: SQL) {
+function createDomainLoaders(db: Db, rowScope?: SQL) {
   return {
     ...createProfileLoaders(db, rowScope),
     ...createTagLoaders(db),
@@ -20,4 +16,14 @@ export function createLoaders(db: Db, rowScope?: SQL) {
     ...createAnalyticsLoaders(db),
   };
 }
-export type Loaders = ReturnType<typeof createLoaders>;
+
+/**
+ * Per-request DataLoaders of every domain; never shared across requests (no cross-user cache).
+ * `rowScope` limits the customers this request can reach at all: every entry point into a customer
+ * (by id, external id, or a transaction/interaction id) applies it.
+ */
+export function createLoaders(db: Db, rowScope?: SQL) {
+  const loaders: Loaders = { ...createDomainLoaders(db, rowScope), customer360: createCustomer360Loader(db, rowScope, () => loaders) };
+  return loaders;
+}
+export type Loaders = ReturnType<typeof createDomainLoaders> & { customer360: ReturnType<typeof createCustomer360Loader> };

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -98,6 +98,22 @@ export async function execRows<T>(db: Pick<Executor, 'execute'>, query: SQL): Pr
   const res: unknown = await db.execute(query);
   if (Array.isArray(res)) return res as T[];
   return ((res as { rows?: T[] }).rows ?? []);
+}
+
+/**
+ * Several independent row queries in ONE statement (one round trip, one plan): each part's rows come
+ * back as a JSON array, in the part's own order (`json_agg` over the ordered subquery). Column
+ * names stay as aliased; timestamps arrive as ISO strings (use `toDate`), numerics as the text they
+ * were cast to. Used to answer a whole customer 360 with one statement instead of one per relation.
+ */
+export async function execParts(db: Pick<Executor, 'execute'>, parts: readonly SQL[]): Promise<unknown[][]> {
+  if (parts.length === 0) return [];
+  const cols = parts.map((p, i) => sql`(SELECT coalesce(json_agg(${sql.raw(`q${i}`)}), '[]'::json) FROM (${p}) ${sql.raw(`q${i}`)}) AS ${sql.raw(`p${i}`)}`);
+  const [row] = await execRows<Record<string, unknown>>(db, sql`SELECT ${sql.join(cols, sql`, `)}`);
+  return parts.map((_, i) => {
+    const v = row?.[`p${i}`];
+    return (typeof v === 'string' ? JSON.parse(v) : v ?? []) as unknown[];
+  });
 }
 
 /** Timestamps come back as Date (PGlite) or text (postgres.js under Drizzle) from raw SQL. */

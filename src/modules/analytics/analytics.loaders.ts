@@ -1,10 +1,22 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../../db/client';
 import { batchByArgs, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { timePage } from '../../lib/pagination';
+import type { CustomerRelation } from '../../lib/prefetch';
+import type { Loaders } from '../../loaders';
 import type { TimelineEventRow } from './analytics.mappers';
 import * as repo from './analytics.repository';
 
 export type TimelinePageKey = PagedKey<repo.TimelineArgs>;
+
+const CURSOR = 'tl';
+
+/** `Customer.timeline(first, after, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
+export function timelinePageRequest(a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(CURSOR, a.first, a.after);
+  const args: repo.TimelineArgs = { limit: page.fetch, after: page.after, from: a.from ?? null, to: a.to ?? null };
+  return { page, args, argsKey: JSON.stringify(args) };
+}
 
 export function createAnalyticsLoaders(db: Db) {
   return {
@@ -14,3 +26,20 @@ export function createAnalyticsLoaders(db: Db) {
     ),
   };
 }
+
+/** Look-ahead batching of the timeline (see src/lib/prefetch.ts). */
+export const analyticsRelations: CustomerRelation<Loaders>[] = [
+  {
+    field: 'timeline',
+    plan(ids, fieldArgs) {
+      const { args, argsKey } = timelinePageRequest(fieldArgs);
+      return {
+        query: repo.timelinePagesQuery(ids, args),
+        prime(rows, loaders) {
+          const pages = repo.mapTimelinePages(rows as repo.TimelineDbRow[]);
+          for (const id of ids) loaders.timelinePage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? []);
+        },
+      };
+    },
+  },
+];

@@ -19,9 +19,14 @@ const KEY = (a: string) => sql.raw(`to_char(${a}.occurred_at AT TIME ZONE 'UTC',
  * for all parents. Each branch is limited first (index (customer_id, occurred_at, id) on each table),
  * then the union is cut to the page; the row itself travels as JSON so no second lookup is needed.
  */
+export type TimelineDbRow = { key_customer_id: string; kind: 'Transaction' | 'Interaction' | 'TagChange'; payload: Record<string, unknown> };
+
 export async function timelinePages(db: Db, customerIds: readonly string[], args: TimelineArgs): Promise<Map<string, TimelineEventRow[]>> {
-  const out = new Map<string, TimelineEventRow[]>();
-  if (customerIds.length === 0) return out;
+  if (customerIds.length === 0) return new Map();
+  return mapTimelinePages(await execRows<TimelineDbRow>(db, timelinePagesQuery(customerIds, args)));
+}
+
+export function timelinePagesQuery(customerIds: readonly string[], args: TimelineArgs): SQL {
   const cond = (a: string): SQL => {
     const al = sql.raw(a);
     return sql.join([
@@ -31,7 +36,7 @@ export async function timelinePages(db: Db, customerIds: readonly string[], args
       ...(args.after ? [sql`(${al}.occurred_at, ${al}.id) < (${args.after.key}::timestamptz, ${args.after.id}::uuid)`] : []),
     ], sql` AND `);
   };
-  const rows = await execRows<{ key_customer_id: string; kind: 'Transaction' | 'Interaction' | 'TagChange'; payload: Record<string, unknown> }>(db, sql`
+  return sql`
     SELECT k.customer_id AS key_customer_id, e.kind, e.payload
     FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
     CROSS JOIN LATERAL (
@@ -58,7 +63,11 @@ export async function timelinePages(db: Db, customerIds: readonly string[], args
       ) u
       ORDER BY occurred_at DESC, id DESC
       LIMIT ${args.limit}
-    ) e`);
+    ) e`;
+}
+
+export function mapTimelinePages(rows: readonly TimelineDbRow[]): Map<string, TimelineEventRow[]> {
+  const out = new Map<string, TimelineEventRow[]>();
   for (const r of rows) {
     const p = r.payload;
     let ev: TimelineEventRow;

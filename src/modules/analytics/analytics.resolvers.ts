@@ -2,20 +2,18 @@ import type {
   CustomerResolvers, InteractionChannel, InteractionType, QueryResolvers, Resolvers, Sentiment,
 } from '../../__generated__/resolvers-types';
 import * as stats from './analytics.service';
-import { timePage, toConnection } from '../../lib/pagination';
-
-const CURSOR = 'tl';
+import { toConnection } from '../../lib/pagination';
+import { timelinePageRequest } from './analytics.loaders';
 
 const Customer: CustomerResolvers = {
   metrics: async (c, _a, ctx) =>
     (await ctx.loaders.metricsByCustomerId.load(c.id)) ?? {
       customerId: c.id, orderCount: 0, totalSpent: '0.0000', averageOrderValue: '0.0000', firstPurchaseAt: null, lastPurchaseAt: null,
     },
-  timeline: async (c, { first, after, from, to }, ctx) => {
-    const page = timePage(CURSOR, first, after);
-    const args = { limit: page.fetch, after: page.after, from: from ?? null, to: to ?? null };
-    const rows = await ctx.loaders.timelinePage.load({ customerId: c.id, args, argsKey: JSON.stringify(args) });
-    const { edges, pageInfo } = toConnection(rows, page.limit, after, page.cursorOf, 0);
+  timeline: async (c, a, ctx) => {
+    const { page, args, argsKey } = timelinePageRequest(a);
+    const rows = await ctx.loaders.timelinePage.load({ customerId: c.id, args, argsKey });
+    const { edges, pageInfo } = toConnection(rows, page.limit, a.after, page.cursorOf, 0);
     return { edges, pageInfo };
   },
 };

@@ -2,10 +2,23 @@ import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { timePage } from '../../lib/pagination';
+import type { CustomerRelation } from '../../lib/prefetch';
+import type { Loaders } from '../../loaders';
 import type { TransactionItemRow, TransactionRow } from './commerce.mappers';
 import * as repo from './commerce.repository';
 
 export type TransactionPageKey = PagedKey<repo.PageArgs>;
+
+const CURSOR = 'tx';
+const emptyPage = (): repo.TransactionPageRows => ({ customerId: '', totalCount: 0, rows: [] });
+
+/** `Customer.transactions(first, after, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
+export function transactionPageRequest(a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(CURSOR, a.first, a.after);
+  const args: repo.PageArgs = { limit: page.fetch, after: page.after, from: a.from ?? null, to: a.to ?? null };
+  return { page, args, argsKey: JSON.stringify(args) };
+}
 
 export function createCommerceLoaders(db: Db, rowScope?: SQL) {
   return {
@@ -17,7 +30,7 @@ export function createCommerceLoaders(db: Db, rowScope?: SQL) {
       (keys) => batchByArgs(
         keys,
         async (ids, args) => new Map((await repo.transactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-        () => ({ customerId: '', totalCount: 0, rows: [] }),
+        emptyPage,
       ),
       { cacheKeyFn: pagedCacheKey },
     ),
@@ -25,3 +38,32 @@ export function createCommerceLoaders(db: Db, rowScope?: SQL) {
       orderByKeys(ids, await repo.metricsByCustomerIds(db, ids), (r) => r.customerId)),
   };
 }
+
+/** Look-ahead batching of the commerce relations of Customer (see src/lib/prefetch.ts). */
+export const commerceRelations: CustomerRelation<Loaders>[] = [
+  {
+    field: 'transactions',
+    plan(ids, fieldArgs) {
+      const { args, argsKey } = transactionPageRequest(fieldArgs);
+      return {
+        query: repo.transactionPagesQuery(ids, args),
+        prime(rows, loaders) {
+          const pages = new Map(repo.mapTransactionPages(rows as repo.TransactionPageDbRow[]).map((p) => [p.customerId, p]));
+          for (const id of ids) loaders.transactionPage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? emptyPage());
+        },
+      };
+    },
+  },
+  {
+    field: 'metrics',
+    plan(ids) {
+      return {
+        query: repo.metricsQuery(ids),
+        prime(rows, loaders) {
+          const byId = new Map(repo.mapMetrics(rows as repo.MetricsRawRow[]).map((m) => [m.customerId, m]));
+          for (const id of ids) loaders.metricsByCustomerId.prime(id, byId.get(id) ?? null);
+        },
+      };
+    },
+  },
+];

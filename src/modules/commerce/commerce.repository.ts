@@ -44,11 +44,17 @@ export interface TransactionPageRows { customerId: string; totalCount: number; r
  * The newest `limit` transactions (with their lines) of every customer, and each customer's total
  * in the window: one statement for all parents (LATERAL per customer, index on (customer_id, occurred_at, id)).
  */
+export type TransactionPageDbRow = TxDbRow & { key_customer_id: string; total_count: number; items: TransactionItemRow[] | null };
+
 export async function transactionPages(db: Db, customerIds: readonly string[], args: PageArgs): Promise<TransactionPageRows[]> {
   if (customerIds.length === 0) return [];
+  return mapTransactionPages(await execRows<TransactionPageDbRow>(db, transactionPagesQuery(customerIds, args)));
+}
+
+export function transactionPagesQuery(customerIds: readonly string[], args: PageArgs): SQL {
   const t = sql.raw('t');
   const x = sql.raw('x');
-  const rows = await execRows<TxDbRow & { key_customer_id: string; total_count: number; items: TransactionItemRow[] | null }>(db, sql`
+  return sql`
     SELECT k.customer_id AS key_customer_id, tc.total_count, p.*
     FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
     CROSS JOIN LATERAL (
@@ -63,7 +69,10 @@ export async function transactionPages(db: Db, customerIds: readonly string[], a
       WHERE t.customer_id = k.customer_id AND ${windowCond(t, args)} AND ${keysetCond(t, args.after)}
       ORDER BY t.occurred_at DESC, t.id DESC
       LIMIT ${args.limit}
-    ) p ON true`);
+    ) p ON true`;
+}
+
+export function mapTransactionPages(rows: readonly TransactionPageDbRow[]): TransactionPageRows[] {
   const byCustomer = new Map<string, TransactionPageRows>();
   for (const r of rows) {
     let page = byCustomer.get(r.key_customer_id);
@@ -107,12 +116,21 @@ export interface MetricsDbRow {
  */
 export async function metricsByCustomerIds(db: Db, customerIds: readonly string[]): Promise<MetricsDbRow[]> {
   if (customerIds.length === 0) return [];
-  const rows = await execRows<{ customer_id: string; order_count: number; total: string; aov: string; first_at: unknown; last_at: unknown }>(db, sql`
+  return mapMetrics(await execRows<MetricsRawRow>(db, metricsQuery(customerIds)));
+}
+
+export interface MetricsRawRow { customer_id: string; order_count: number; total: string; aov: string; first_at: unknown; last_at: unknown }
+
+export function metricsQuery(customerIds: readonly string[]): SQL {
+  return sql`
     SELECT customer_id, order_count, total_spent::text AS total,
       coalesce(round(total_spent / nullif(order_count, 0), 4), 0)::numeric(18,4)::text AS aov,
       first_purchase_at AS first_at, last_purchase_at AS last_at
     FROM customer_metrics
-    WHERE customer_id = ANY(${sql.param([...customerIds])}::uuid[])`);
+    WHERE customer_id = ANY(${sql.param([...customerIds])}::uuid[])`;
+}
+
+export function mapMetrics(rows: readonly MetricsRawRow[]): MetricsDbRow[] {
   return rows.map((r) => ({
     customerId: r.customer_id, orderCount: Number(r.order_count), totalSpent: r.total, averageOrderValue: r.aov,
     firstPurchaseAt: r.first_at == null ? null : toDate(r.first_at), lastPurchaseAt: r.last_at == null ? null : toDate(r.last_at),

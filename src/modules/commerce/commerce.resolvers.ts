@@ -2,17 +2,15 @@ import type {
   CustomerResolvers, MutationResolvers, Resolvers, TransactionStatus, TransactionType,
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
-import { timePage, toConnection } from '../../lib/pagination';
+import { toConnection } from '../../lib/pagination';
+import { transactionPageRequest } from './commerce.loaders';
 import { recordTransaction } from './commerce.service';
 
-const CURSOR = 'tx';
-
 const Customer: CustomerResolvers = {
-  transactions: async (c, { first, after, from, to }, ctx) => {
-    const page = timePage(CURSOR, first, after);
-    const args = { limit: page.fetch, after: page.after, from: from ?? null, to: to ?? null };
-    const rows = await ctx.loaders.transactionPage.load({ customerId: c.id, args, argsKey: JSON.stringify(args) });
-    return toConnection(rows.rows, page.limit, after, page.cursorOf, rows.totalCount);
+  transactions: async (c, a, ctx) => {
+    const { page, args, argsKey } = transactionPageRequest(a);
+    const rows = await ctx.loaders.transactionPage.load({ customerId: c.id, args, argsKey });
+    return toConnection(rows.rows, page.limit, a.after, page.cursorOf, rows.totalCount);
   },
 };
 

@@ -2,6 +2,8 @@ import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { groupByKeys, orderByKeys } from '../../lib/batch';
+import type { CustomerRelation } from '../../lib/prefetch';
+import type { Loaders } from '../../loaders';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 import * as repo from './profile.repository';
 
@@ -27,3 +29,30 @@ export function createProfileLoaders(db: Db, rowScope?: SQL) {
 }
 
 const externalKey = (k: repo.ExternalKey): string => JSON.stringify([k.source, k.externalId]);
+
+/** Look-ahead batching of the profile relations of Customer (see src/lib/prefetch.ts). */
+export const profileRelations: CustomerRelation<Loaders>[] = [
+  {
+    field: 'externalIds',
+    plan(ids) {
+      return {
+        query: repo.identitiesByCustomerIdsQuery(ids),
+        prime(rows, loaders) {
+          const lists = groupByKeys(ids, rows as IdentityRow[], (r) => r.customerId);
+          ids.forEach((id, i) => loaders.identitiesByCustomerId.prime(id, lists[i] ?? []));
+        },
+      };
+    },
+  },
+];
+
+/** The customer rows themselves, for a root field that fetches them together with their relations. */
+export function customerRowsPart(ids: readonly string[], rowScope: SQL | undefined) {
+  return {
+    query: repo.customersByIdsQuery(ids, rowScope),
+    prime(rows: unknown[], loaders: Loaders): void {
+      const byId = orderByKeys(ids, repo.mapCustomers(rows as repo.RawCustomer[]), (r) => r.id);
+      ids.forEach((id, i) => loaders.customerById.prime(id, byId[i] ?? null));
+    },
+  };
+}

@@ -25,10 +25,16 @@ const mapCustomer = <T extends RawCustomer>(r: T): Omit<T, 'createdAt' | 'update
 
 export async function customersByIds(db: Db, ids: readonly string[], rowScope?: SQL): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];
-  const rows = await execRows<RawCustomer>(db, sql`SELECT ${customerColumns('customers')} FROM customers
-    WHERE customers.id = ANY(${sql.param([...ids])}::uuid[])${scoped(rowScope)}`);
-  return rows.map(mapCustomer);
+  return mapCustomers(await execRows<RawCustomer>(db, customersByIdsQuery(ids, rowScope)));
 }
+
+export function customersByIdsQuery(ids: readonly string[], rowScope?: SQL): SQL {
+  return sql`SELECT ${customerColumns('customers')} FROM customers
+    WHERE customers.id = ANY(${sql.param([...ids])}::uuid[])${scoped(rowScope)}`;
+}
+
+export type { RawCustomer };
+export const mapCustomers = (rows: readonly RawCustomer[]): CustomerRow[] => rows.map(mapCustomer);
 
 export interface ExternalKey { source: string; externalId: string }
 
@@ -48,9 +54,14 @@ export async function customersByExternalIds(
 
 export async function identitiesByCustomerIds(db: Db, ids: readonly string[]): Promise<IdentityRow[]> {
   if (ids.length === 0) return [];
-  return execRows<IdentityRow>(db, sql`
+  return execRows<IdentityRow>(db, identitiesByCustomerIdsQuery(ids));
+}
+
+/** Rows are already IdentityRow-shaped (text columns only), so the JSON form needs no mapping. */
+export function identitiesByCustomerIdsQuery(ids: readonly string[]): SQL {
+  return sql`
     SELECT customer_id AS "customerId", source, external_id AS "externalId" FROM customer_identities
-    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, source, external_id`);
+    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, source, external_id`;
 }
 
 /** Current consent per purpose: the latest decision of each (customer, purpose). */

@@ -4,19 +4,23 @@ import type {
 import { notFound } from '../../errors';
 import { expectGlobalId, toGlobalId } from '../../lib/global-id';
 import { selectsField } from '../../lib/selection';
+import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
 
 const Query: QueryResolvers = {
-  customer: async (_p, { id }, ctx) => {
-    const row = await ctx.loaders.customerById.load(expectGlobalId(id, 'Customer'));
+  customer: async (_p, { id }, ctx, info) => {
+    const row = await loadCustomer360(ctx, info, expectGlobalId(id, 'Customer'));
     if (!row) throw notFound('Customer');
     return row;
   },
   customerByExternalId: (_p, { source, externalId }, ctx) =>
     ctx.loaders.customerByExternalId.load({ source, externalId: externalId.trim() }),
   explainCustomerFilter: (_p, { filter }, ctx) => explainCustomerFilter(ctx.db, ctx.config, filter, ctx.rowScope),
-  customers: (_p, args, ctx, info) =>
-    listCustomers(ctx.db, ctx.config, { ...args, withTotalCount: selectsField(info, 'totalCount'), rowScope: ctx.rowScope }),
+  customers: async (_p, args, ctx, info) => {
+    const page = await listCustomers(ctx.db, ctx.config, { ...args, withTotalCount: selectsField(info, 'totalCount'), rowScope: ctx.rowScope });
+    await prefetchCustomerRelations(ctx, info, ['edges', 'node'], page.edges.map((e) => e.node.id));
+    return page;
+  },
 };
 
 const Mutation: MutationResolvers = {

@@ -2,10 +2,23 @@ import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batchByArgs, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { timePage } from '../../lib/pagination';
+import type { CustomerRelation } from '../../lib/prefetch';
+import type { Loaders } from '../../loaders';
 import type { InteractionRow } from './service.mappers';
 import * as repo from './service.repository';
 
 export type InteractionPageKey = PagedKey<repo.InteractionPageArgs>;
+
+const CURSOR = 'ix';
+const emptyPage = (): repo.InteractionPageRows => ({ customerId: '', totalCount: 0, rows: [] });
+
+/** `Customer.interactions(first, after, channel, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
+export function interactionPageRequest(a: { first?: number | null; after?: string | null; channel?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(CURSOR, a.first, a.after);
+  const args: repo.InteractionPageArgs = { limit: page.fetch, after: page.after, channel: a.channel ?? null, from: a.from ?? null, to: a.to ?? null };
+  return { page, args, argsKey: JSON.stringify(args) };
+}
 
 export function createServiceLoaders(db: Db, rowScope?: SQL) {
   return {
@@ -15,9 +28,26 @@ export function createServiceLoaders(db: Db, rowScope?: SQL) {
       (keys) => batchByArgs(
         keys,
         async (ids, args) => new Map((await repo.interactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-        () => ({ customerId: '', totalCount: 0, rows: [] }),
+        emptyPage,
       ),
       { cacheKeyFn: pagedCacheKey },
     ),
   };
 }
+
+/** Look-ahead batching of the service relations of Customer (see src/lib/prefetch.ts). */
+export const serviceRelations: CustomerRelation<Loaders>[] = [
+  {
+    field: 'interactions',
+    plan(ids, fieldArgs) {
+      const { args, argsKey } = interactionPageRequest(fieldArgs);
+      return {
+        query: repo.interactionPagesQuery(ids, args),
+        prime(rows, loaders) {
+          const pages = new Map(repo.mapInteractionPages(rows as repo.InteractionPageDbRow[]).map((p) => [p.customerId, p]));
+          for (const id of ids) loaders.interactionPage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? emptyPage());
+        },
+      };
+    },
+  },
+];

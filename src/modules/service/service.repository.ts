@@ -42,11 +42,17 @@ function filterCond(alias: SQL, a: Omit<InteractionPageArgs, 'limit' | 'after'>)
 export interface InteractionPageRows { customerId: string; totalCount: number; rows: InteractionRow[] }
 
 /** The newest `limit` interactions of every customer plus each total: one statement for all parents. */
+export type InteractionPageDbRow = IxDbRow & { key_customer_id: string; total_count: number };
+
 export async function interactionPages(db: Db, customerIds: readonly string[], args: InteractionPageArgs): Promise<InteractionPageRows[]> {
   if (customerIds.length === 0) return [];
+  return mapInteractionPages(await execRows<InteractionPageDbRow>(db, interactionPagesQuery(customerIds, args)));
+}
+
+export function interactionPagesQuery(customerIds: readonly string[], args: InteractionPageArgs): SQL {
   const i = sql.raw('i');
   const x = sql.raw('x');
-  const rows = await execRows<IxDbRow & { key_customer_id: string; total_count: number }>(db, sql`
+  return sql`
     SELECT k.customer_id AS key_customer_id, ic.total_count, p.*
     FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
     CROSS JOIN LATERAL (
@@ -58,7 +64,10 @@ export async function interactionPages(db: Db, customerIds: readonly string[], a
         AND ${args.after ? sql`(i.occurred_at, i.id) < (${args.after.key}::timestamptz, ${args.after.id}::uuid)` : sql`true`}
       ORDER BY i.occurred_at DESC, i.id DESC
       LIMIT ${args.limit}
-    ) p ON true`);
+    ) p ON true`;
+}
+
+export function mapInteractionPages(rows: readonly InteractionPageDbRow[]): InteractionPageRows[] {
   const byCustomer = new Map<string, InteractionPageRows>();
   for (const r of rows) {
     let page = byCustomer.get(r.key_customer_id);

@@ -2,17 +2,15 @@ import type {
   CustomerResolvers, InteractionChannel, InteractionDirection, InteractionStatus, InteractionType, MutationResolvers, Resolvers, Sentiment,
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
-import { timePage, toConnection } from '../../lib/pagination';
+import { toConnection } from '../../lib/pagination';
+import { interactionPageRequest } from './service.loaders';
 import { recordInteraction } from './service.service';
 
-const CURSOR = 'ix';
-
 const Customer: CustomerResolvers = {
-  interactions: async (c, { first, after, channel, from, to }, ctx) => {
-    const page = timePage(CURSOR, first, after);
-    const args = { limit: page.fetch, after: page.after, channel: channel ?? null, from: from ?? null, to: to ?? null };
-    const rows = await ctx.loaders.interactionPage.load({ customerId: c.id, args, argsKey: JSON.stringify(args) });
-    return toConnection(rows.rows, page.limit, after, page.cursorOf, rows.totalCount);
+  interactions: async (c, a, ctx) => {
+    const { page, args, argsKey } = interactionPageRequest(a);
+    const rows = await ctx.loaders.interactionPage.load({ customerId: c.id, args, argsKey });
+    return toConnection(rows.rows, page.limit, a.after, page.cursorOf, rows.totalCount);
   },
 };
 

@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, toDateOrNull, type Db } from '../../db/client';
 import { tagDefinitions } from '../../db/schema/index';
 import type { CustomerTagRow, TagChangeRow, TagDefinitionRow } from './tags.mappers';
@@ -20,7 +20,7 @@ export async function tagDefinitionsByKeys(db: Pick<Db, 'select'>, keys: readonl
   return db.select().from(tagDefinitions).where(inArray(tagDefinitions.key, [...keys]));
 }
 
-interface CustomerTagDbRow {
+export interface CustomerTagDbRow {
   customer_id: string; value: string | null; source: string; actor: string | null; confidence: string | null;
   assigned_at: unknown; expires_at: unknown;
   tag_id: string; tag_key: string; tag_name: string; tag_description: string; tag_category: string; tag_value_type: string; tag_created_at: unknown;
@@ -29,13 +29,20 @@ interface CustomerTagDbRow {
 /** Current tags with their definitions; expired assignments are invisible from the moment they expire. */
 export async function tagsByCustomerIds(db: Db, customerIds: readonly string[]): Promise<CustomerTagRow[]> {
   if (customerIds.length === 0) return [];
-  const rows = await execRows<CustomerTagDbRow>(db, sql`
+  return mapCustomerTags(await execRows<CustomerTagDbRow>(db, tagsByCustomerIdsQuery(customerIds)));
+}
+
+export function tagsByCustomerIdsQuery(customerIds: readonly string[]): SQL {
+  return sql`
     SELECT ct.customer_id, ct.value, ct.source, ct.actor, ct.confidence::text AS confidence, ct.assigned_at, ct.expires_at,
       d.id AS tag_id, d.key AS tag_key, d.name AS tag_name, d.description AS tag_description, d.category AS tag_category,
       d.value_type AS tag_value_type, d.created_at AS tag_created_at
     FROM customer_tags ct JOIN tag_definitions d ON d.id = ct.tag_id
     WHERE ct.customer_id = ANY(${sql.param([...customerIds])}::uuid[]) AND (ct.expires_at IS NULL OR ct.expires_at > now())
-    ORDER BY ct.customer_id, d.category, d.key`);
+    ORDER BY ct.customer_id, d.category, d.key`;
+}
+
+export function mapCustomerTags(rows: readonly CustomerTagDbRow[]): CustomerTagRow[] {
   return rows.map((r) => ({
     customerId: r.customer_id,
     value: r.value,
