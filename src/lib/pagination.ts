@@ -54,14 +54,16 @@ export function toConnection<T>(
   totalCount: number,
 ): Connection<T> {
   const page = rows.slice(0, first);
-  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  // Cursors are encoded only when read: a 360 view pages several child lists per customer and
+  // rarely asks for their edge cursors.
+  const edges: Edge<T>[] = page.map((node) => ({ node, get cursor() { return cursorOf(node); } }));
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,
       hasPreviousPage: Boolean(after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() { return page.length ? cursorOf(page[0]!) : null; },
+      get endCursor() { return page.length ? cursorOf(page.at(-1)!) : null; },
     },
     totalCount,
   };
