@@ -10,7 +10,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Migrating a fresh PGlite per file takes seconds, more on a busy machine.
+    hookTimeout: 180_000,
     pool: 'forks',
     // One worker per core; each test file gets its own database.
     maxWorkers: 2,
