@@ -57,6 +57,10 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
       onnotice: () => {},
       connection: {
         application_name: 'customer360-gateway',
+        // Behavioural filters over a large base have high cost estimates, and PostgreSQL's JIT then
+        // spends seconds compiling a plan that runs in milliseconds (measured: 6 s of JIT on a 4 s
+        // filter count over 100,000 customers). The gateway's statements are short: no JIT.
+        jit: 'off',
         ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
       },
     });

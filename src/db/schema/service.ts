@@ -25,6 +25,8 @@ export const interactions = pgTable('interactions', {
   uniqueIndex('interactions_source_external_id_uq').on(t.source, t.externalId),
   index('interactions_customer_occurred_idx').on(t.customerId, t.occurredAt, t.id),
   index('interactions_customer_channel_occurred_idx').on(t.customerId, t.channel, t.occurredAt, t.id),
+  // 0014 (hand-written) adds INCLUDE columns to the customer/time indexes for index-only filter checks.
+  index('interactions_type_occurred_idx').on(t.type, t.occurredAt),
   check('interactions_channel_chk', sql`${t.channel} IN ('EMAIL','PHONE','CHAT','SOCIAL','STORE','WEB','APP')`),
   check('interactions_type_chk', sql`${t.type} IN ('TICKET','CALL','MESSAGE','VISIT','FEEDBACK','COMPLAINT')`),
   check('interactions_direction_chk', sql`${t.direction} IN ('INBOUND','OUTBOUND')`),
