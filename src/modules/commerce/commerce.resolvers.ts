@@ -4,6 +4,7 @@ import type {
 import { toGlobalId } from '../../lib/global-id';
 import { timePage, toConnection } from '../../lib/pagination';
 import { recordTransaction } from './commerce.service';
+import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const CURSOR = 'tx';
 
@@ -19,7 +20,11 @@ const Customer: CustomerResolvers = {
 const Mutation: MutationResolvers = {
   recordTransaction: async (_p, { input }, ctx) => {
     const r = await recordTransaction(ctx.db, ctx.config, input);
-    if (r.transaction) ctx.audit.noteAction('WRITE', r.transaction.customerId, ['recordTransaction']);
+    if (r.transaction) {
+      ctx.audit.noteAction('WRITE', r.transaction.customerId, ['recordTransaction']);
+      // Tag rules and the lifecycle stage follow the write (restricted to this customer).
+      await afterCustomerWrite(ctx.db, ctx.config, [r.transaction.customerId]);
+    }
     return r;
   },
 };

@@ -4,6 +4,7 @@ import type {
 import { toGlobalId } from '../../lib/global-id';
 import { timePage, toConnection } from '../../lib/pagination';
 import { recordInteraction } from './service.service';
+import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const CURSOR = 'ix';
 
@@ -19,7 +20,10 @@ const Customer: CustomerResolvers = {
 const Mutation: MutationResolvers = {
   recordInteraction: async (_p, { input }, ctx) => {
     const r = await recordInteraction(ctx.db, input);
-    if (r.interaction) ctx.audit.noteAction('WRITE', r.interaction.customerId, ['recordInteraction']);
+    if (r.interaction) {
+      ctx.audit.noteAction('WRITE', r.interaction.customerId, ['recordInteraction']);
+      await afterCustomerWrite(ctx.db, ctx.config, [r.interaction.customerId]);
+    }
     return r;
   },
 };
