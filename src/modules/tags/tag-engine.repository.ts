@@ -297,11 +297,13 @@ export async function mergeAssignments(tx: Executor, m: { sourceId: string; targ
     ),
     live AS (SELECT * FROM del s WHERE s.expires_at IS NULL OR s.expires_at > ${now}),
     moving AS (
-      SELECT DISTINCT ON (s.customer_id, ${key}) s.*, ${key} AS target_key FROM live s
-      WHERE NOT EXISTS (
-        SELECT 1 FROM customer_tags t WHERE t.customer_id = s.customer_id AND t.tag_id = ${m.targetId}::uuid AND t.value_key = ${key}
-          AND (t.expires_at IS NULL OR t.expires_at > ${now}))
-      ORDER BY s.customer_id, ${key}, s.assigned_at DESC
+      SELECT DISTINCT ON (customer_id, target_key) * FROM (
+        SELECT s.*, ${key} AS target_key FROM live s
+        WHERE NOT EXISTS (
+          SELECT 1 FROM customer_tags t WHERE t.customer_id = s.customer_id AND t.tag_id = ${m.targetId}::uuid AND t.value_key = ${key}
+            AND (t.expires_at IS NULL OR t.expires_at > ${now}))
+      ) x
+      ORDER BY customer_id, target_key, assigned_at DESC
     ),
     ins AS (
       INSERT INTO customer_tags (customer_id, tag_id, value_key, value, source, actor, confidence, assigned_at, expires_at, rule_id, rule_version)
