@@ -18,6 +18,13 @@ export interface FilterOptions {
    * The tag rule engine passes its own (injectable) clock so that a run is reproducible.
    */
   now?: Date;
+  /**
+   * Evaluating over the whole base (tag rules, bulk jobs): aggregate conditions that exclude customers
+   * without rows become one grouped semi-join over the window instead of a subquery per customer
+   * (measured on 100,000 customers: the per-customer form dominated a rule preview). Same result; the
+   * per-customer form stays the default because it is cheaper for pages and single customers.
+   */
+  setBased?: boolean;
 }
 
 /** `now` as SQL: the given instant as a bind parameter, or the statement's now(). */
@@ -186,6 +193,11 @@ function transactionCondition(t: TransactionCondition, field: string, opts: Filt
   aggs.push(...rangeConds(sql`avg(t.amount_base)`, t.average, 'numeric'));
   // No aggregate bound: "has at least one such transaction".
   if (!aggs.length) return sql`EXISTS (SELECT 1 FROM transactions t WHERE ${where})`;
+  // Customers without rows fail the condition: a grouped semi-join finds the rest in one pass.
+  if (opts.setBased && (!admitsZero(t.count) || t.average != null || !admitsZeroDecimal(t.sum))) {
+    return sql`${customers.id} IN (SELECT t.customer_id FROM transactions t WHERE ${sql.join(conds.slice(1), sql` AND `)}
+      GROUP BY t.customer_id HAVING ${sql.join(aggs, sql` AND `)})`;
+  }
   // Ranges that admit zero transactions must also match customers without any: aggregate, don't EXISTS.
   return sql`(SELECT ${sql.join(aggs, sql` AND `)} FROM transactions t WHERE ${where})`;
 }
@@ -198,6 +210,10 @@ function interactionCondition(c: InteractionCondition, field: string, opts: Filt
   if (c.sentiment) conds.push(c.sentiment.length ? sql`x.sentiment = ANY(${sql.param([...c.sentiment])}::text[])` : sql`false`);
   const where = sql.join(conds, sql` AND `);
   if (!c.count) return sql`EXISTS (SELECT 1 FROM interactions x WHERE ${where})`;
+  if (opts.setBased && !admitsZero(c.count)) {
+    return sql`${customers.id} IN (SELECT x.customer_id FROM interactions x WHERE ${sql.join(conds.slice(1), sql` AND `)}
+      GROUP BY x.customer_id HAVING ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)})`;
+  }
   return sql`(SELECT ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)} FROM interactions x WHERE ${where})`;
 }
 
@@ -209,6 +225,11 @@ function purchaseBound(fn: 'min' | 'max', r: { from?: Date | null; to?: Date | n
     r.to ? sql`${agg} < ${r.to.toISOString()}::timestamptz` : undefined,
   )!;
 }
+
+/** True when a customer with no rows (count 0, sum 0) satisfies the range (or there is none). */
+const admitsZero = (r: IntRange | null | undefined): boolean => !r || ((r.min ?? 0) <= 0 && (r.max ?? 0) >= 0);
+const admitsZeroDecimal = (r: DecimalRange | null | undefined): boolean =>
+  !r || ((r.min == null || Number(r.min) <= 0) && (r.max == null || Number(r.max) >= 0));
 
 /** `%`, `_` and `\` in user text are literals, not wildcards. */
 export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);

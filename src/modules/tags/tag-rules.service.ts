@@ -124,7 +124,8 @@ async function tagByKey(db: Executor, key: string, errors: UserError[]): Promise
 const ruleActor = (r: Pick<TagRuleRow, 'key' | 'version'>) => `rule:${r.key}@v${r.version}`;
 
 function planFor(rule: TagRuleRow, tag: TagDefinitionRow, config: EngineConfig, now: Date, customerIds: readonly string[] | null): SyncPlan {
-  const where = compileFilterInto(reviveFilter(rule.filter), config, [], ['filter'], now);
+  // The whole base: grouped semi-joins; a few customers (incremental): per-customer subqueries.
+  const where = compileFilterInto(reviveFilter(rule.filter), config, [], ['filter'], now, customerIds === null);
   return {
     tag: { id: tag.id, cardinality: tag.cardinality, defaultTtl: tag.defaultTtl },
     owner: { kind: 'RULE', ruleId: rule.id, version: rule.version, actor: ruleActor(rule) },
@@ -204,7 +205,11 @@ export async function previewTagRule(db: Db, config: EngineConfig, args: { id?: 
     };
     tag = draft.tag;
   }
-  const counts = await previewSync(db, planFor(rule, tag, config, now, null), sample);
+  const plan = planFor(rule, tag, config, now, null);
+  const counts = await db.transaction(async (tx) => {
+    await setLocalStatementTimeout(tx, config.tagEngine.jobStatementTimeoutMs);
+    return previewSync(tx, plan, sample);
+  });
   return { ...counts, userErrors: [] };
 }
 

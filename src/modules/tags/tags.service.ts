@@ -159,16 +159,16 @@ function selectionWhere(sel: CustomerSelectionInput, config: Pick<Config, 'defau
     if (bad >= 0) { errors.push(userError([...field, 'ids', String(bad)], 'not a valid Customer id')); return null; }
     where = sql`${customers.id} = ANY(${sql.param([...new Set(ids as string[])])}::uuid[])`;
   } else {
-    where = compileFilterInto(sel.filter!, config, errors, [...field, 'filter'], now);
+    where = compileFilterInto(sel.filter!, config, errors, [...field, 'filter'], now, true);
     if (errors.length) return null;
   }
   return and(where, rowScope) ?? sql`true`;
 }
 
 /** Compiles a filter; its validation errors become userErrors under `field`. */
-export function compileFilterInto(filter: CustomerFilter, config: Pick<Config, 'defaultPhoneRegion'>, errors: UserError[], field: string[], now?: Date): SQL | undefined {
+export function compileFilterInto(filter: CustomerFilter, config: Pick<Config, 'defaultPhoneRegion'>, errors: UserError[], field: string[], now?: Date, setBased = false): SQL | undefined {
   try {
-    return compileCustomerFilter(filter, { defaultPhoneRegion: config.defaultPhoneRegion, ...(now ? { now } : {}) }) ?? sql`true`;
+    return compileCustomerFilter(filter, { defaultPhoneRegion: config.defaultPhoneRegion, setBased, ...(now ? { now } : {}) }) ?? sql`true`;
   } catch (e) {
     if (e instanceof GraphQLError && e.extensions?.code === 'BAD_USER_INPUT') {
       const path = typeof e.extensions.field === 'string' ? e.extensions.field.split('.').slice(1) : [];

@@ -66,6 +66,10 @@ describe('tag rules', () => {
     expect(p).toMatchObject({ userErrors: [], matching: 3, gain: 2, change: 0, lose: 0, keep: 1 });
     expect(p.gainSample.map((c) => c.id).sort()).toEqual([gid('recent'), gid('fading')].sort());
     expect({ tags: await app.db.db.$count(customerTags), rules: await app.db.db.$count(tagRules) }).toEqual(before);
+    // The rule engine compiles the filter set-based (grouped semi-joins); lists use per-customer
+    // subqueries. Both must find the same customers.
+    const listed = await app.gql<{ customers: { totalCount: number } }>('query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }', { f: FILTER });
+    expect(listed.body.data!.customers.totalCount).toBe(p.matching);
 
     const created = await app.gql<{ createTagRule: RulePayload }>(CREATE_RULE, { input: { ...input, enabled: true } }, { role: 'MARKETER' });
     expect(created.body.errors).toBeUndefined();
