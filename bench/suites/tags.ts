@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import { loadConfig } from '../../src/config';
 import { execRows } from '../../src/db/client';
@@ -44,6 +45,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const db = handle.db;
   const want = (s: string) => ctx.options.scenarios.length === 0 || ctx.options.scenarios.includes(s);
   const timings: Record<string, number> = {};
+  const loadAtStart = loadavg();
   const details: Record<string, unknown> = {};
   try {
     const [{ n: customers } = { n: 0 }] = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM customers`);
@@ -123,8 +125,8 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       row('lifecycle', 'lifecycle refresh, all customers'),
       row('models', 'RFM + lifecycle + value tier + interests'),
     ].filter((r): r is string[] => r !== null);
-    const table = `${formatTable(rows)}\n\n${customers.toLocaleString('en-US')} customers. Targets are for 1,000,000 customers; the linear column scales them to this base (an estimate, not a measurement at 1M).`;
-    return { result: { suite: 'tags', measuredAt: new Date().toISOString(), customers, timingsMs: timings, details, targets1M: TARGETS_1M }, table };
+    const table = `${formatTable(rows)}\n\n${customers.toLocaleString('en-US')} customers, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start. Targets are for 1,000,000 customers; the linear column scales them to this base (an estimate, not a measurement at 1M).`;
+    return { result: { suite: 'tags', measuredAt: new Date().toISOString(), customers, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, timingsMs: timings, details, targets1M: TARGETS_1M }, table };
   } finally {
     await handle.close();
   }
