@@ -38,6 +38,18 @@ const schema = z.object({
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   FILTER_COST_LIMIT: z.coerce.number().positive().default(2_000_000),
   AGGREGATE_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(1000).default(5),
+  TAG_RULES_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(900),
+  TAG_RULES_INCREMENTAL: bool.default(true),
+  TAG_EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(300),
+  TAG_MODELS_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3600),
+  TAG_JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
+  RFM_WINDOW: z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$/, 'must be an ISO 8601 duration in days, weeks, months or years such as P365D').default('P365D'),
+  LIFECYCLE_NEW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  LIFECYCLE_ACTIVE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  LIFECYCLE_CHURN_DAYS: z.coerce.number().int().min(2).max(3650).default(180),
+  INTEREST_MIN_AFFINITY: z.coerce.number().min(0).max(1).default(0.2),
+  INTEREST_HALF_LIFE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  INTEREST_MAX_TAGS: z.coerce.number().int().min(1).max(20).default(3),
 });
 
 export type Config = {
@@ -69,6 +81,17 @@ export type Config = {
   filterCostLimit: number;
   /** k: aggregate groups smaller than this are suppressed for ANALYST (and partner) viewers. */
   aggregateMinGroupSize: number;
+  /** Tag engine: schedules (seconds, 0 = off), incremental re-evaluation, model parameters. */
+  tagEngine: {
+    rulesIntervalSeconds: number;
+    incremental: boolean;
+    expiryIntervalSeconds: number;
+    modelsIntervalSeconds: number;
+    jobStatementTimeoutMs: number;
+    rfmWindow: string;
+    lifecycle: { newDays: number; activeDays: number; churnDays: number };
+    interest: { minAffinity: number; halfLifeDays: number; maxTags: number };
+  };
 };
 
 export class ConfigError extends Error {
@@ -87,6 +110,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (cleaned.NODE_ENV === 'production') {
     if (!cleaned.JWT_SECRET) issues.push('JWT_SECRET: required when NODE_ENV=production');
     if (!cleaned.PRIVACY_HASH_KEY) issues.push('PRIVACY_HASH_KEY: required when NODE_ENV=production');
+  }
+  if (parsed.success && !(parsed.data.LIFECYCLE_NEW_DAYS <= parsed.data.LIFECYCLE_ACTIVE_DAYS && parsed.data.LIFECYCLE_ACTIVE_DAYS < parsed.data.LIFECYCLE_CHURN_DAYS)) {
+    issues.push('LIFECYCLE_*_DAYS: need LIFECYCLE_NEW_DAYS <= LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_CHURN_DAYS');
   }
   if (!parsed.success || issues.length) throw new ConfigError(issues);
   const e = parsed.data;
@@ -113,5 +139,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS ?? e.REQUEST_TIMEOUT_MS,
     aggregateMinGroupSize: e.AGGREGATE_MIN_GROUP_SIZE,
+    tagEngine: {
+      rulesIntervalSeconds: e.TAG_RULES_INTERVAL_SECONDS,
+      incremental: e.TAG_RULES_INCREMENTAL,
+      expiryIntervalSeconds: e.TAG_EXPIRY_INTERVAL_SECONDS,
+      modelsIntervalSeconds: e.TAG_MODELS_INTERVAL_SECONDS,
+      jobStatementTimeoutMs: e.TAG_JOB_STATEMENT_TIMEOUT_MS,
+      rfmWindow: e.RFM_WINDOW,
+      lifecycle: { newDays: e.LIFECYCLE_NEW_DAYS, activeDays: e.LIFECYCLE_ACTIVE_DAYS, churnDays: e.LIFECYCLE_CHURN_DAYS },
+      interest: { minAffinity: e.INTEREST_MIN_AFFINITY, halfLifeDays: e.INTEREST_HALF_LIFE_DAYS, maxTags: e.INTEREST_MAX_TAGS },
+    },
   };
 }

@@ -4,6 +4,7 @@ import { openDb } from './db/client';
 import { migrateDb } from './db/migrate';
 import { createLogger } from './logger';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
+import { startTagScheduler } from './modules/tags/tag-jobs.service';
 import { buildServer } from './server';
 
 async function main(): Promise<void> {
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const { port } = server.http.address() as AddressInfo;
   logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
+  // Tag expiry, RFM/lifecycle/model tags and rule re-evaluation (TAG_*_INTERVAL_SECONDS; 0 = off).
+  const scheduler = startTagScheduler(handle.db, config, logger);
   if (config.nodeEnv !== 'production') {
     logger.info('get a token with: npm run token -- --role ADMIN');
   }
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
+    scheduler.stop();
     await server.stop();
     await handle.close();
     process.exit(0);

@@ -7,6 +7,7 @@ import type { Suite } from './types';
 export const SUITES: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core')).coreSuite,
   scale: async () => (await import('./scale')).scaleSuite,
+  tags: async () => (await import('./tags')).tagsSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

@@ -17,6 +17,9 @@ async function loadNode(globalId: string, ctx: Context) {
     case 'TagChange': return null;
     // Keys are listed by apiKeys (ADMIN), not resolvable through node.
     case 'ApiKey': return null;
+    // Rules are for ADMIN and MARKETER (tagRule, tagRules); node is open to every reader.
+    case 'TagRule': return null;
+    case 'TagRuleRun': return null;
   }
 }
 

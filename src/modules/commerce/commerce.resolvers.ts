@@ -5,6 +5,7 @@ import { toGlobalId } from '../../lib/global-id';
 import { toConnection } from '../../lib/pagination';
 import { transactionPageRequest } from './commerce.loaders';
 import { recordTransaction } from './commerce.service';
+import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const Customer: CustomerResolvers = {
   transactions: async (c, a, ctx) => {
@@ -17,7 +18,11 @@ const Customer: CustomerResolvers = {
 const Mutation: MutationResolvers = {
   recordTransaction: async (_p, { input }, ctx) => {
     const r = await recordTransaction(ctx.db, ctx.config, input);
-    if (r.transaction) ctx.audit.noteAction('WRITE', r.transaction.customerId, ['recordTransaction']);
+    if (r.transaction) {
+      ctx.audit.noteAction('WRITE', r.transaction.customerId, ['recordTransaction']);
+      // Tag rules and the lifecycle stage follow the write (restricted to this customer).
+      await afterCustomerWrite(ctx.db, ctx.config, [r.transaction.customerId]);
+    }
     return r;
   },
 };

@@ -11,7 +11,24 @@ import type {
  * become bind parameters; table and column names come from this file. Behavioural conditions are
  * correlated subqueries on the (customer_id, occurred_at) indexes of each table.
  */
-export interface FilterOptions { defaultPhoneRegion: string }
+export interface FilterOptions {
+  defaultPhoneRegion: string;
+  /**
+   * The clock relative windows, ages and tag expiry are evaluated at. Unset: the database's `now()`.
+   * The tag rule engine passes its own (injectable) clock so that a run is reproducible.
+   */
+  now?: Date;
+  /**
+   * Evaluating over the whole base (tag rules, bulk jobs): aggregate conditions that exclude customers
+   * without rows become one grouped semi-join over the window instead of a subquery per customer
+   * (measured on 100,000 customers: the per-customer form dominated a rule preview). Same result; the
+   * per-customer form stays the default because it is cheaper for pages and single customers.
+   */
+  setBased?: boolean;
+}
+
+/** `now` as SQL: the given instant as a bind parameter, or the statement's now(). */
+const clock = (opts: FilterOptions): SQL => (opts.now ? sql`${opts.now.toISOString()}::timestamptz` : sql`now()`);
 
 const MAX_DEPTH = 6;
 const MAX_CONDITIONS = 60;
@@ -28,7 +45,7 @@ export function compileCustomerFilter(filter: CustomerFilter | null | undefined,
 /** True when the filter needs more than indexed profile columns (used to decide on the cost check). */
 export function isBehavioural(filter: CustomerFilter | null | undefined): boolean {
   if (!filter) return false;
-  return Boolean(filter.transactions || filter.interactions || filter.tag || filter.consent || filter.firstPurchase
+  return Boolean(filter.transactions || filter.interactions || filter.tag || filter.consent || filter.firstPurchase || filter.rfmSegment
     || filter.lastPurchase || filter.not || filter.or?.length || filter.and?.some(isBehavioural));
 }
 
@@ -77,16 +94,21 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
   if (f.city) add(f.city.length ? sql`lower(${customers.city}) = ANY(${sql.param(list(f.city, 'city').map((r) => r.trim().toLowerCase()))}::text[])` : sql`false`);
   if (f.lifecycleStage) add(f.lifecycleStage.length ? inArray(customers.lifecycleStage, list(f.lifecycleStage, 'lifecycleStage')) : sql`false`);
   if (f.gender) add(f.gender.length ? inArray(customers.gender, list(f.gender, 'gender')) : sql`false`);
-  if (f.age) add(ageCondition(f.age, `${path}.age`));
+  if (f.age) add(ageCondition(f.age, `${path}.age`, opts));
   if (f.consent) {
     const purpose = f.consent.purpose.trim();
     // Latest decision per purpose; no decision at all compares as NULL, i.e. never GRANTED.
     add(sql`(SELECT c.status FROM consents c WHERE c.customer_id = ${customers.id} AND c.purpose = ${purpose}
       ORDER BY c.recorded_at DESC, c.created_at DESC LIMIT 1) = ${f.consent.status}`);
   }
-  if (f.tag) add(tagCondition(f.tag, `${path}.tag`));
-  if (f.transactions) add(transactionCondition(f.transactions, `${path}.transactions`));
-  if (f.interactions) add(interactionCondition(f.interactions, `${path}.interactions`));
+  if (f.tag) add(tagCondition(f.tag, `${path}.tag`, opts));
+  if (f.transactions) add(transactionCondition(f.transactions, `${path}.transactions`, opts));
+  if (f.interactions) add(interactionCondition(f.interactions, `${path}.interactions`, opts));
+  if (f.rfmSegment) {
+    add(f.rfmSegment.length
+      ? sql`EXISTS (SELECT 1 FROM customer_rfm r WHERE r.customer_id = ${customers.id} AND r.segment = ANY(${sql.param(list(f.rfmSegment, 'rfmSegment'))}::text[]))`
+      : sql`false`);
+  }
   if (f.firstPurchase) add(purchaseBound('min', f.firstPurchase));
   if (f.lastPurchase) add(purchaseBound('max', f.lastPurchase));
   return and(...conds) ?? sql`true`;
@@ -96,7 +118,7 @@ function checkRange(r: IntRange | DecimalRange, field: string, cmp: (a: string, 
   if (r.min != null && r.max != null && cmp(String(r.min), String(r.max))) throw badUserInput(`${field}: min is greater than max`, field);
 }
 
-function ageCondition(r: IntRange, field: string): SQL {
+function ageCondition(r: IntRange, field: string, opts: FilterOptions): SQL {
   checkRange(r, field, (a, b) => Number(a) > Number(b));
   if ((r.min != null && (r.min < 0 || r.min > 150)) || (r.max != null && (r.max < 0 || r.max > 150))) {
     throw badUserInput(`${field}: ages are between 0 and 150`, field);
@@ -104,19 +126,19 @@ function ageCondition(r: IntRange, field: string): SQL {
   // age >= min  <=> born on or before today - min years; age <= max <=> born after today - (max+1) years.
   return and(
     sql`${customers.birthDate} IS NOT NULL`,
-    r.min != null ? sql`${customers.birthDate} <= (current_date - make_interval(years => ${r.min}::int))::date` : undefined,
-    r.max != null ? sql`${customers.birthDate} > (current_date - make_interval(years => ${r.max + 1}::int))::date` : undefined,
+    r.min != null ? sql`${customers.birthDate} <= ((${clock(opts)})::date - make_interval(years => ${r.min}::int))::date` : undefined,
+    r.max != null ? sql`${customers.birthDate} > ((${clock(opts)})::date - make_interval(years => ${r.max + 1}::int))::date` : undefined,
   )!;
 }
 
-function windowConds(alias: string, w: TimeWindow | null | undefined, field: string): SQL[] {
+function windowConds(alias: string, w: TimeWindow | null | undefined, field: string, opts: FilterOptions): SQL[] {
   if (!w) return [];
   const col = sql.raw(`${alias}.occurred_at`);
   const out: SQL[] = [];
   if (w.last != null) {
     if (w.from != null) throw badUserInput(`${field}: give either last or from`, field);
     if (!ISO_DURATION.test(w.last)) throw badUserInput(`${field}.last must be an ISO 8601 duration such as P90D`, `${field}.last`);
-    out.push(sql`${col} >= now() - ${w.last}::interval`);
+    out.push(sql`${col} >= ${clock(opts)} - ${w.last}::interval`);
   }
   if (w.from) out.push(sql`${col} >= ${w.from.toISOString()}::timestamptz`);
   if (w.to) out.push(sql`${col} < ${w.to.toISOString()}::timestamptz`);
@@ -132,11 +154,15 @@ function rangeConds(expr: SQL, r: IntRange | DecimalRange | null | undefined, ca
   ];
 }
 
-function tagCondition(t: TagCondition, field: string): SQL {
+function tagCondition(t: TagCondition, field: string, opts: FilterOptions): SQL {
   if (t.key == null && t.category == null) throw badUserInput(`${field}: give a key or a category`, field);
   if (t.range) checkRange(t.range, `${field}.range`, (a, b) => Number(a) > Number(b));
-  const conds: SQL[] = [sql`ct.customer_id = ${customers.id}`, sql`(ct.expires_at IS NULL OR ct.expires_at > now())`];
-  if (t.key != null) conds.push(sql`d.key = ${t.key.trim()}`);
+  const conds: SQL[] = [sql`ct.customer_id = ${customers.id}`, sql`(ct.expires_at IS NULL OR ct.expires_at > ${clock(opts)})`];
+  // A renamed or merged tag still answers to its former keys (filters of rules and segments keep working).
+  if (t.key != null) {
+    const key = t.key.trim();
+    conds.push(sql`(d.key = ${key} OR d.former_keys @> ARRAY[${key}]::text[])`);
+  }
   if (t.category != null) conds.push(sql`d.category = ${t.category}`);
   if (t.equals != null) conds.push(sql`ct.value = ${t.equals}`);
   if (t.in) conds.push(t.in.length ? sql`ct.value = ANY(${sql.param([...t.in])}::text[])` : sql`false`);
@@ -148,12 +174,12 @@ function tagCondition(t: TagCondition, field: string): SQL {
   return sql`EXISTS (SELECT 1 FROM customer_tags ct JOIN tag_definitions d ON d.id = ct.tag_id WHERE ${sql.join(conds, sql` AND `)})`;
 }
 
-function transactionCondition(t: TransactionCondition, field: string): SQL {
+function transactionCondition(t: TransactionCondition, field: string, opts: FilterOptions): SQL {
   if (t.count) checkRange(t.count, `${field}.count`, (a, b) => Number(a) > Number(b));
   if (t.sum) checkRange(t.sum, `${field}.sum`, (a, b) => Number(a) > Number(b));
   if (t.average) checkRange(t.average, `${field}.average`, (a, b) => Number(a) > Number(b));
   const conds: SQL[] = [sql`t.customer_id = ${customers.id}`, sql`t.status = 'COMPLETED'`, sql`t.type = ${t.type ?? 'ORDER'}`,
-    ...windowConds('t', t.window, `${field}.window`)];
+    ...windowConds('t', t.window, `${field}.window`, opts)];
   if (t.channel) conds.push(t.channel.length ? sql`t.channel = ANY(${sql.param([...t.channel])}::text[])` : sql`false`);
   if (t.category) {
     conds.push(t.category.length
@@ -167,18 +193,27 @@ function transactionCondition(t: TransactionCondition, field: string): SQL {
   aggs.push(...rangeConds(sql`avg(t.amount_base)`, t.average, 'numeric'));
   // No aggregate bound: "has at least one such transaction".
   if (!aggs.length) return sql`EXISTS (SELECT 1 FROM transactions t WHERE ${where})`;
+  // Customers without rows fail the condition: a grouped semi-join finds the rest in one pass.
+  if (opts.setBased && (!admitsZero(t.count) || t.average != null || !admitsZeroDecimal(t.sum))) {
+    return sql`${customers.id} IN (SELECT t.customer_id FROM transactions t WHERE ${sql.join(conds.slice(1), sql` AND `)}
+      GROUP BY t.customer_id HAVING ${sql.join(aggs, sql` AND `)})`;
+  }
   // Ranges that admit zero transactions must also match customers without any: aggregate, don't EXISTS.
   return sql`(SELECT ${sql.join(aggs, sql` AND `)} FROM transactions t WHERE ${where})`;
 }
 
-function interactionCondition(c: InteractionCondition, field: string): SQL {
+function interactionCondition(c: InteractionCondition, field: string, opts: FilterOptions): SQL {
   if (c.count) checkRange(c.count, `${field}.count`, (a, b) => Number(a) > Number(b));
-  const conds: SQL[] = [sql`x.customer_id = ${customers.id}`, ...windowConds('x', c.window, `${field}.window`)];
+  const conds: SQL[] = [sql`x.customer_id = ${customers.id}`, ...windowConds('x', c.window, `${field}.window`, opts)];
   if (c.channel) conds.push(c.channel.length ? sql`x.channel = ANY(${sql.param([...c.channel])}::text[])` : sql`false`);
   if (c.type) conds.push(c.type.length ? sql`x.type = ANY(${sql.param([...c.type])}::text[])` : sql`false`);
   if (c.sentiment) conds.push(c.sentiment.length ? sql`x.sentiment = ANY(${sql.param([...c.sentiment])}::text[])` : sql`false`);
   const where = sql.join(conds, sql` AND `);
   if (!c.count) return sql`EXISTS (SELECT 1 FROM interactions x WHERE ${where})`;
+  if (opts.setBased && !admitsZero(c.count)) {
+    return sql`${customers.id} IN (SELECT x.customer_id FROM interactions x WHERE ${sql.join(conds.slice(1), sql` AND `)}
+      GROUP BY x.customer_id HAVING ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)})`;
+  }
   return sql`(SELECT ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)} FROM interactions x WHERE ${where})`;
 }
 
@@ -190,6 +225,11 @@ function purchaseBound(fn: 'min' | 'max', r: { from?: Date | null; to?: Date | n
     r.to ? sql`${agg} < ${r.to.toISOString()}::timestamptz` : undefined,
   )!;
 }
+
+/** True when a customer with no rows (count 0, sum 0) satisfies the range (or there is none). */
+const admitsZero = (r: IntRange | null | undefined): boolean => !r || ((r.min ?? 0) <= 0 && (r.max ?? 0) >= 0);
+const admitsZeroDecimal = (r: DecimalRange | null | undefined): boolean =>
+  !r || ((r.min == null || Number(r.min) <= 0) && (r.max == null || Number(r.max) >= 0));
 
 /** `%`, `_` and `\` in user text are literals, not wildcards. */
 export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -6,6 +6,7 @@ import { expectGlobalId, toGlobalId } from '../../lib/global-id';
 import { selectsField } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
+import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const Query: QueryResolvers = {
   customer: async (_p, { id }, ctx, info) => {
@@ -26,7 +27,11 @@ const Query: QueryResolvers = {
 const Mutation: MutationResolvers = {
   upsertCustomer: async (_p, { input }, ctx) => {
     const r = await upsertCustomer(ctx.db, ctx.config, input);
-    if (r.customer) ctx.audit.noteAction('WRITE', r.customer.id, ['upsertCustomer']);
+    if (r.customer) {
+      ctx.audit.noteAction('WRITE', r.customer.id, ['upsertCustomer']);
+      // An explicit lifecycleStage is an override: only the rules follow, not the derived stage.
+      await afterCustomerWrite(ctx.db, ctx.config, [r.customer.id], { lifecycle: input.lifecycleStage == null });
+    }
     return r;
   },
   recordConsent: async (_p, { input }, ctx) => {

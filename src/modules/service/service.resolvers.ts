@@ -5,6 +5,7 @@ import { toGlobalId } from '../../lib/global-id';
 import { toConnection } from '../../lib/pagination';
 import { interactionPageRequest } from './service.loaders';
 import { recordInteraction } from './service.service';
+import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const Customer: CustomerResolvers = {
   interactions: async (c, a, ctx) => {
@@ -17,7 +18,10 @@ const Customer: CustomerResolvers = {
 const Mutation: MutationResolvers = {
   recordInteraction: async (_p, { input }, ctx) => {
     const r = await recordInteraction(ctx.db, input);
-    if (r.interaction) ctx.audit.noteAction('WRITE', r.interaction.customerId, ['recordInteraction']);
+    if (r.interaction) {
+      ctx.audit.noteAction('WRITE', r.interaction.customerId, ['recordInteraction']);
+      await afterCustomerWrite(ctx.db, ctx.config, [r.interaction.customerId]);
+    }
     return r;
   },
 };

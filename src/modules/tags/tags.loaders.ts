@@ -1,10 +1,14 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../../db/client';
-import { groupByKeys, orderByKeys } from '../../lib/batch';
+import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import type { CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
-import type { CustomerTagRow, TagChangeRow, TagDefinitionRow } from './tags.mappers';
+import type { CustomerTagRow, LifecycleChangeRow, RfmRow, TagChangeRow, TagDefinitionRow, TagRuleRow, TagRuleRunRow } from './tags.mappers';
 import * as repo from './tags.repository';
+
+export type TagHistoryKey = PagedKey<repo.TagHistoryArgs>;
+export type LifecycleHistoryKey = PagedKey<{ limit: number }>;
+export interface RuleRunsKey { ruleId: string; limit: number }
 
 export function createTagLoaders(db: Db) {
   return {
@@ -14,6 +18,33 @@ export function createTagLoaders(db: Db) {
       groupByKeys(ids, await repo.tagsByCustomerIds(db, ids), (r) => r.customerId)),
     tagChangeById: new DataLoader<string, TagChangeRow | null>(async (ids) =>
       orderByKeys(ids, await repo.tagChangesByIds(db, ids), (r) => r.id)),
+    tagCustomerCount: new DataLoader<string, number>(async (ids) =>
+      orderByKeys(ids, await repo.tagCustomerCounts(db, ids), (r) => r.tagId).map((r) => r?.n ?? 0)),
+    tagUsagesByTagId: new DataLoader<string, repo.TagUsageRow[]>(async (ids) =>
+      groupByKeys(ids, await repo.tagUsages(db, ids), (r) => r.tagId)),
+    tagRuleById: new DataLoader<string, TagRuleRow | null>(async (ids) =>
+      orderByKeys(ids, await repo.tagRulesByIds(db, ids), (r) => r.id)),
+    ruleCustomerCount: new DataLoader<string, number>(async (ids) =>
+      orderByKeys(ids, await repo.ruleCustomerCounts(db, ids), (r) => r.ruleId).map((r) => r?.n ?? 0)),
+    ruleRuns: new DataLoader<RuleRunsKey, TagRuleRunRow[], string>(async (keys) => {
+      const byLimit = new Map<number, string[]>();
+      for (const k of keys) byLimit.set(k.limit, [...(byLimit.get(k.limit) ?? []), k.ruleId]);
+      const results = new Map<string, TagRuleRunRow[]>();
+      for (const [limit, ids] of byLimit) {
+        for (const [ruleId, runs] of await repo.ruleRuns(db, [...new Set(ids)], limit)) results.set(`${limit}|${ruleId}`, runs);
+      }
+      return keys.map((k) => results.get(`${k.limit}|${k.ruleId}`) ?? []);
+    }, { cacheKeyFn: (k) => `${k.limit}|${k.ruleId}` }),
+    tagHistoryPage: new DataLoader<TagHistoryKey, TagChangeRow[], string>(
+      (keys) => batchByArgs(keys, (ids, args) => repo.tagHistories(db, ids, args), () => []),
+      { cacheKeyFn: pagedCacheKey },
+    ),
+    lifecycleHistoryPage: new DataLoader<LifecycleHistoryKey, LifecycleChangeRow[], string>(
+      (keys) => batchByArgs(keys, (ids, args) => repo.lifecycleHistories(db, ids, args.limit), () => []),
+      { cacheKeyFn: pagedCacheKey },
+    ),
+    rfmByCustomerId: new DataLoader<string, RfmRow | null>(async (ids) =>
+      orderByKeys(ids, await repo.rfmByCustomerIds(db, ids), (r) => r.customerId)),
   };
 }
 

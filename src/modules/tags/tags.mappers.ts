@@ -1,4 +1,4 @@
-import type { tagDefinitions } from '../../db/schema/index';
+import type { customerRfm, tagDefinitions, tagRuleRuns, tagRules } from '../../db/schema/index';
 
 export type TagDefinitionRow = typeof tagDefinitions.$inferSelect;
 export interface CustomerTagRow {
@@ -10,6 +10,8 @@ export interface CustomerTagRow {
   confidence: string | null;
   assignedAt: Date;
   expiresAt: Date | null;
+  ruleId: string | null;
+  ruleVersion: number | null;
 }
 export interface TagChangeRow {
   __typename?: 'TagChange';
@@ -24,8 +26,27 @@ export interface TagChangeRow {
   occurredAt: Date;
   /** occurred_at with microseconds, for cursors. */
   occurredKey: string;
+  reason?: string | null;
+  ruleId?: string | null;
+  ruleVersion?: number | null;
+  confidence?: string | null;
+}
+export type TagRuleRow = typeof tagRules.$inferSelect & { __typename?: 'TagRule' };
+export type TagRuleRunRow = typeof tagRuleRuns.$inferSelect;
+export type RfmRow = typeof customerRfm.$inferSelect;
+export interface LifecycleChangeRow {
+  id: string;
+  customerId: string;
+  fromStage: string | null;
+  toStage: string;
+  reason: string;
+  occurredAt: Date;
 }
 
 export type TagDefinitionMapper = TagDefinitionRow;
 export type CustomerTagMapper = CustomerTagRow;
 export type TagChangeMapper = TagChangeRow;
+export type TagRuleMapper = TagRuleRow;
+export type TagRuleRunMapper = TagRuleRunRow;
+export type RfmMapper = RfmRow;
+export type LifecycleChangeMapper = LifecycleChangeRow;
