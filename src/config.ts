@@ -38,6 +38,14 @@ const schema = z.object({
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   FILTER_COST_LIMIT: z.coerce.number().positive().default(2_000_000),
   AGGREGATE_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(1000).default(5),
+  SEGMENT_REFRESH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(900_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(30),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export type Config = {
@@ -69,6 +77,12 @@ export type Config = {
   filterCostLimit: number;
   /** k: aggregate groups smaller than this are suppressed for ANALYST (and partner) viewers. */
   aggregateMinGroupSize: number;
+  /** Scheduled refresh of segments not refreshed for this long (0 = no schedule; refresh on demand or by CLI). */
+  segmentRefreshIntervalMs: number;
+  /** Webhook dispatcher: poll interval (0 = not in process), retry backoff, attempts, request timeout, batch size. */
+  webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
+  /** How often subscriptions read the outbox. */
+  subscriptionPollIntervalMs: number;
 };
 
 export class ConfigError extends Error {
@@ -113,5 +127,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS ?? e.REQUEST_TIMEOUT_MS,
     aggregateMinGroupSize: e.AGGREGATE_MIN_GROUP_SIZE,
+    segmentRefreshIntervalMs: e.SEGMENT_REFRESH_INTERVAL_MS,
+    webhooks: {
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,
+    },
+    subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
   };
 }

@@ -5,6 +5,7 @@ import { migrateDb } from './db/migrate';
 import { createLogger } from './logger';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
 import { buildServer } from './server';
+import { startBackgroundJobs } from './modules/automation/workers';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     server.http.once('error', reject);
     server.http.listen(config.port, config.host, () => resolve());
   });
+  // Segment refresh schedule and webhook dispatcher (SEGMENT_REFRESH_INTERVAL_MS, WEBHOOK_DISPATCH_INTERVAL_MS).
+  const jobs = startBackgroundJobs(handle.db, config, logger);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const { port } = server.http.address() as AddressInfo;
   logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     await server.stop();
+    await jobs.stop();
     await handle.close();
     process.exit(0);
   };

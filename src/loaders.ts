@@ -5,6 +5,7 @@ import { createCommerceLoaders } from './modules/commerce/commerce.loaders';
 import { createProfileLoaders } from './modules/profile/profile.loaders';
 import { createServiceLoaders } from './modules/service/service.loaders';
 import { createTagLoaders } from './modules/tags/tags.loaders';
+import { createSegmentLoaders } from './modules/segments/segments.loaders';
 
 /**
  * Per-request DataLoaders of every domain; never shared across requests (no cross-user cache).
@@ -18,6 +19,7 @@ export function createLoaders(db: Db, rowScope?: SQL) {
     ...createCommerceLoaders(db, rowScope),
     ...createServiceLoaders(db, rowScope),
     ...createAnalyticsLoaders(db),
+    ...createSegmentLoaders(db),
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -17,6 +17,11 @@ async function loadNode(globalId: string, ctx: Context) {
     case 'TagChange': return null;
     // Keys are listed by apiKeys (ADMIN), not resolvable through node.
     case 'ApiKey': return null;
+    // Segments are read through `segment(id)` (ADMIN, MARKETER, ANALYST); `node` is open to more roles.
+    case 'Segment': return null;
+    // Webhooks and their deliveries are ADMIN-only (`webhooks`, `webhookDeliveries`).
+    case 'Webhook': return null;
+    case 'WebhookDelivery': return null;
   }
 }
 
