@@ -46,6 +46,7 @@ const schema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  SUBSCRIPTION_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 });
 
 export type Config = {
@@ -83,6 +84,8 @@ export type Config = {
   webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
   /** How often subscriptions read the outbox. */
   subscriptionPollIntervalMs: number;
+  /** Longest a subscription event waits for an unrelated long-running transaction (see OutboxFeed). */
+  subscriptionMaxLagMs: number;
 };
 
 export class ConfigError extends Error {
@@ -133,5 +136,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,
     },
     subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
+    subscriptionMaxLagMs: e.SUBSCRIPTION_MAX_LAG_MS,
   };
 }

@@ -12,29 +12,34 @@ export const mapEvent = (r: RawEvent): CustomerEventRow => ({
   occurredAt: toDate(r.occurred_at),
 });
 
-/** A position in the outbox: (transaction id, sequence), both as text. */
-export interface FeedPosition { xid: string; seq: string }
-
 /**
- * Where "from now on" starts: transactions at or above the oldest one still running may commit
- * events later; everything below it is final.
+ * Where "from now on" starts: the oldest transaction still running (cluster-wide). Everything below
+ * it is final; rows at or above it may still commit.
  */
-export async function feedPosition(db: Db): Promise<FeedPosition> {
+export async function snapshotXmin(db: Db): Promise<string> {
   const [r] = await execRows<{ xmin: string }>(db, sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-  return { xid: r!.xmin, seq: '0' };
+  return r!.xmin;
 }
 
 /**
- * Events after `pos`, only from transactions older than every running one: their rows are all
- * visible now, so advancing past them never skips a row that commits later (a sequence alone would:
- * sequence values are taken at insert, not at commit).
+ * Outbox rows for a tailing reader, oldest transaction first, with the current snapshot xmin.
+ * A row is taken when its transaction is older than every running one (`xid < xmin`: all its rows
+ * are visible now, so a low-water mark on xid never skips a late commit, which a sequence would:
+ * sequence values are drawn at insert, not at commit), or when it is older than `lagMs` (so one
+ * long-running transaction elsewhere in the cluster delays events by at most `lagMs`; those rows are
+ * re-read for `horizonMs` and the reader skips the ones it has sent).
  */
-export async function eventsAfter(db: Db, pos: FeedPosition, limit: number): Promise<CustomerEventRow[]> {
-  const rows = await execRows<RawEvent>(db, sql`
-    SELECT ${eventColumns('e')} FROM automation_events e
-    WHERE e.xid < pg_snapshot_xmin(pg_current_snapshot()) AND (e.xid, e.seq) > (${pos.xid}::xid8, ${pos.seq}::bigint)
+export async function tailEvents(db: Db, low: string, lagMs: number, horizonMs: number, limit: number): Promise<{ xmin: string; rows: CustomerEventRow[] }> {
+  const rows = await execRows<RawEvent & { xmin: string }>(db, sql`
+    WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+    SELECT ${eventColumns('e')}, snap.xmin::text AS xmin FROM snap
+    LEFT JOIN automation_events e ON e.xid >= ${low}::xid8 AND (e.xid < snap.xmin OR (
+      e.occurred_at < now() - make_interval(secs => ${lagMs / 1000}::float8)
+      AND e.occurred_at > now() - make_interval(secs => ${(lagMs + horizonMs) / 1000}::float8)))
     ORDER BY e.xid, e.seq LIMIT ${limit}`);
-  return rows.map(mapEvent);
+  const xmin = rows[0]?.xmin;
+  if (!xmin) throw new Error('no snapshot');
+  return { xmin, rows: rows.filter((r) => r.id !== null).map(mapEvent) };
 }
 
 export async function countEvents(db: Pick<Executor, 'execute'>, customerId?: string): Promise<number> {

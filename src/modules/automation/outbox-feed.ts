@@ -11,27 +11,34 @@ import * as repo from './automation.repository';
  * transaction mode breaks it), loses nothing across reconnects, and one indexed query per interval
  * per instance is cheap. NOTIFY would only cut latency below the interval; it could be added as a
  * wake-up signal for this same query. Ordering by (xid, seq) below the oldest running transaction
- * makes the tail gap-free (see eventsAfter).
+ * makes the tail gap-free (see tailEvents); a transaction left open elsewhere delays events by at most
+ * `lagMs`.
  *
  * One poller per process, running only while someone is subscribed; each subscriber gets its own
  * bounded queue and is dropped when it falls too far behind.
  */
 export class OutboxFeed {
   private readonly subscribers = new Set<Subscriber>();
-  private position: repo.FeedPosition | null = null;
+  /** Low-water mark: every row with xid below it has been sent. Null while nobody is subscribed. */
+  private position: string | null = null;
+  /** Ids sent at or above the low-water mark (they are read again until the mark passes them). */
+  private readonly sent = new Map<string, bigint>();
   private timer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | null = null;
   private closed = false;
   /** Bumped when polling stops, so a poll still in flight from before does not start a second loop. */
   private generation = 0;
 
-  constructor(private readonly db: Db, private readonly intervalMs: number, private readonly logger: Logger, private readonly maxQueue = 1000) {}
+  constructor(
+    private readonly db: Db, private readonly intervalMs: number, private readonly lagMs: number, private readonly logger: Logger,
+    private readonly maxQueue = 1000,
+  ) {}
 
   /** Events from now on, optionally only some types, as an async iterator (what graphql-js subscribe wants). */
   async subscribe(types: readonly CustomerEventType[] | null | undefined): Promise<AsyncIterableIterator<CustomerEventRow>> {
     if (this.closed) throw new Error('feed closed');
     if (!this.position) {
-      this.starting ??= repo.feedPosition(this.db).then((p) => { this.position = p; this.poll(); });
+      this.starting ??= repo.snapshotXmin(this.db).then((p) => { this.position = p; this.poll(); });
       await this.starting;
     }
     const sub = new Subscriber(types?.length ? new Set(types) : null, this.maxQueue, () => { this.subscribers.delete(sub); this.idle(); });
@@ -51,12 +58,22 @@ export class OutboxFeed {
     const gen = this.generation;
     try {
       for (;;) {
-        const rows = await repo.eventsAfter(this.db, this.position, 500);
+        const { xmin, rows } = await repo.tailEvents(this.db, this.position, this.lagMs, 60_000, 1000);
         if (gen !== this.generation || !this.position) return;
-        const last = rows.at(-1);
-        if (last) this.position = { xid: last.xid, seq: last.seq };
-        for (const row of rows) for (const s of this.subscribers) s.push(row);
-        if (rows.length < 500) break;
+        for (const row of rows) {
+          if (this.sent.has(row.id)) continue;
+          this.sent.set(row.id, BigInt(row.xid));
+          for (const s of this.subscribers) s.push(row);
+        }
+        // A full page may stop inside one transaction: keep the mark at the last row's xid (its sent rows are skipped).
+        const full = rows.length === 1000;
+        const mark = full ? rows.at(-1)!.xid : xmin;
+        if (BigInt(mark) > BigInt(this.position)) this.position = mark;
+        const low = BigInt(this.position);
+        for (const [id, xid] of this.sent) if (xid < low) this.sent.delete(id);
+        // Bounded memory while a stuck transaction holds the mark: beyond this, repeats are possible.
+        if (this.sent.size > 200_000) this.sent.clear();
+        if (!full) break;
       }
     } catch (e) {
       this.logger.warn({ err: e }, 'subscription feed poll failed; retrying');
@@ -70,6 +87,7 @@ export class OutboxFeed {
     if (this.timer) clearTimeout(this.timer);
     this.generation++;
     this.position = null;
+    this.sent.clear();
     this.starting = null;
   }
 

@@ -30,7 +30,7 @@ export const SUBSCRIBER_ROLES = ['ADMIN', 'MARKETER'] as const;
 export function attachSubscriptions(opts: { http: Server; schema: GraphQLSchema; db: Db; config: Config; logger: Logger }): SubscriptionServer {
   const { http, schema, db, config, logger } = opts;
   const auth = resolveAuthSettings(config);
-  const feed = new OutboxFeed(db, config.subscriptionPollIntervalMs, logger);
+  const feed = new OutboxFeed(db, config.subscriptionPollIntervalMs, config.subscriptionMaxLagMs, logger);
   feeds.set(db, feed);
   const wss = new WebSocketServer({ server: http, path: '/graphql', maxPayload: config.bodyLimitBytes });
   const disposable = useServer<Record<string, unknown>, { viewer: Viewer }>({

@@ -4,11 +4,13 @@ import { execRows } from '../../../src/db/client';
 import { toGlobalId } from '../../../src/lib/global-id';
 import { streamMemberIds } from '../../../src/modules/segments/segments.service';
 import { createSeeder, type Seeder } from '../../factories/index';
-import { startApp, type TestApp } from '../../helpers/app';
+import { startApp, type GqlResponse, type TestApp } from '../../helpers/app';
 
 interface UserErrorShape { field: string[]; message: string; code: string }
 interface SegmentShape { id: string; name: string; kind: string; version: number; size: number; filter: unknown }
 interface SegmentPayloadData { segment: SegmentShape | null; userErrors: UserErrorShape[] }
+
+interface MembersData { segment: { members: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } }
 
 const SEGMENT_FIELDS = 'id name kind version size filter';
 const CREATE = `mutation ($input: CreateSegmentInput!) { createSegment(input: $input) { segment { ${SEGMENT_FIELDS} } userErrors { field message code } } }`;
@@ -38,10 +40,9 @@ describe('segments', () => {
     const ids: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const res = await app.gql<{ segment: { members: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } }>(
-        MEMBERS, { id: segmentId, first: 2, after });
+      const res: GqlResponse<MembersData> = await app.gql<MembersData>(MEMBERS, { id: segmentId, first: 2, after });
       expect(res.body.errors).toBeUndefined();
-      const m = res.body.data!.segment.members;
+      const m: MembersData['segment']['members'] = res.body.data!.segment.members;
       ids.push(...m.edges.map((e) => e.node.id));
       if (!m.pageInfo.hasNextPage) return ids.sort();
       after = m.pageInfo.endCursor;
