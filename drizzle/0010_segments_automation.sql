@@ -125,6 +125,19 @@ END $$;
 CREATE TRIGGER "automation_events_fan_out_trg" AFTER INSERT ON "automation_events"
   REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION "automation_events_fan_out"();
 --> statement-breakpoint
+-- Erasure (GDPR): tag events carry tag values, which may be personal. The erasure transaction writes
+-- its `erasures` row first; that removes the customer's outbox events (and so their pending
+-- deliveries), and the tag triggers below emit nothing for an erased customer (the erasure's own tag
+-- deletions included).
+CREATE FUNCTION "automation_events_erase"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM automation_events e USING new_erasures n WHERE e.customer_id = n.customer_id;
+  RETURN NULL;
+END $$;
+--> statement-breakpoint
+CREATE TRIGGER "automation_events_erase_trg" AFTER INSERT ON "erasures"
+  REFERENCING NEW TABLE AS new_erasures FOR EACH STATEMENT EXECUTE FUNCTION "automation_events_erase"();
+--> statement-breakpoint
 -- Tag events: every write path to customer_tags (mutations, rules, imports, erasure) emits them
 -- atomically. A tag counts as held while unexpired; an expired row being replaced is an ADDED.
 CREATE FUNCTION "customer_tags_outbox_insert"() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -132,7 +145,8 @@ BEGIN
   INSERT INTO automation_events (type, customer_id, payload)
   SELECT 'TAG_ADDED', n.customer_id, jsonb_build_object('tagKey', d.key, 'tagCategory', d.category, 'value', n.value, 'previousValue', NULL, 'source', n.source)
   FROM new_tags n JOIN tag_definitions d ON d.id = n.tag_id
-  WHERE n.expires_at IS NULL OR n.expires_at > now();
+  WHERE (n.expires_at IS NULL OR n.expires_at > now())
+    AND NOT EXISTS (SELECT 1 FROM erasures x WHERE x.customer_id = n.customer_id);
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -150,7 +164,8 @@ BEGIN
     JOIN (SELECT *, (expires_at IS NULL OR expires_at > now()) AS live FROM old_tags) o
       ON o.customer_id = n.customer_id AND o.tag_id = n.tag_id
   ) x JOIN tag_definitions d ON d.id = x.tag_id
-  WHERE (x.now_live <> x.was_live) OR (x.now_live AND x.value_changed);
+  WHERE ((x.now_live <> x.was_live) OR (x.now_live AND x.value_changed))
+    AND NOT EXISTS (SELECT 1 FROM erasures z WHERE z.customer_id = x.customer_id);
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -159,7 +174,8 @@ BEGIN
   INSERT INTO automation_events (type, customer_id, payload)
   SELECT 'TAG_REMOVED', o.customer_id, jsonb_build_object('tagKey', d.key, 'tagCategory', d.category, 'value', NULL, 'previousValue', o.value, 'source', o.source)
   FROM old_tags o JOIN tag_definitions d ON d.id = o.tag_id
-  WHERE o.expires_at IS NULL OR o.expires_at > now();
+  WHERE (o.expires_at IS NULL OR o.expires_at > now())
+    AND NOT EXISTS (SELECT 1 FROM erasures x WHERE x.customer_id = o.customer_id);
   RETURN NULL;
 END $$;
 --> statement-breakpoint

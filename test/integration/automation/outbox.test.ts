@@ -94,4 +94,17 @@ describe('automation outbox', () => {
     const [n] = await execRows<{ n: number }>(app.db.db, sql`SELECT count(*)::int AS n FROM ${automationEvents} WHERE type LIKE 'SEGMENT_%' AND customer_id = ${c.id}::uuid`);
     expect(n!.n).toBe(2);
   });
+
+  it('keeps no events of an erased customer (tag values may be personal) and emits none for the erasure', async () => {
+    const c = await seed.customer().create();
+    const id = toGlobalId('Customer', c.id);
+    await app.gql(ASSIGN, { input: { customerId: id, tagKey: 'colour', value: 'likes jazz, lives at 1 Elm St' } });
+    expect(await countEvents(app.db.db, c.id)).toBe(1);
+    const res = await app.gql<{ eraseCustomer: { erased: boolean } }>(
+      'mutation ($id: ID!) { eraseCustomer(input: { customerId: $id, reason: "DSR" }) { erased } }', { id });
+    expect(res.body.data!.eraseCustomer.erased).toBe(true);
+    expect(await countEvents(app.db.db, c.id)).toBe(0);
+    const [hits] = await execRows<{ n: number }>(app.db.db, sql`SELECT count(*)::int AS n FROM automation_events WHERE payload::text LIKE '%jazz%'`);
+    expect(hits!.n).toBe(0);
+  });
 });
