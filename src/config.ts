@@ -39,6 +39,7 @@ const schema = z.object({
   FILTER_COST_LIMIT: z.coerce.number().positive().default(2_000_000),
   AGGREGATE_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(1000).default(5),
   SEGMENT_REFRESH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  SEGMENT_REFRESH_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
   WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(900_000),
@@ -80,6 +81,8 @@ export type Config = {
   aggregateMinGroupSize: number;
   /** Scheduled refresh of segments not refreshed for this long (0 = no schedule; refresh on demand or by CLI). */
   segmentRefreshIntervalMs: number;
+  /** statement_timeout inside segment refresh transactions (they scan the whole base; requests keep theirs). */
+  segmentRefreshTimeoutMs: number;
   /** Webhook dispatcher: poll interval (0 = not in process), retry backoff, attempts, request timeout, batch size. */
   webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
   /** How often subscriptions read the outbox. */
@@ -131,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS ?? e.REQUEST_TIMEOUT_MS,
     aggregateMinGroupSize: e.AGGREGATE_MIN_GROUP_SIZE,
     segmentRefreshIntervalMs: e.SEGMENT_REFRESH_INTERVAL_MS,
+    segmentRefreshTimeoutMs: e.SEGMENT_REFRESH_TIMEOUT_MS,
     webhooks: {
       dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,

@@ -12,7 +12,7 @@ import type { Logger } from '../../logger';
 import type { SegmentMembershipChangeRow, SegmentRow } from './segments.mappers';
 import * as repo from './segments.repository';
 
-type FilterConfig = Pick<Config, 'defaultPhoneRegion' | 'filterCostLimit'>;
+type FilterConfig = Pick<Config, 'defaultPhoneRegion' | 'filterCostLimit' | 'segmentRefreshTimeoutMs'>;
 
 /**
  * Stored filters are the CustomerFilter input as JSON. DateTime bounds (`from`/`to` of DateTimeRange
@@ -195,6 +195,8 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Set-based refresh of a DYNAMIC segment: one statement for exits, one for entries. */
 async function recompute(tx: Tx, config: FilterConfig, seg: SegmentRow): Promise<{ entered: number; exited: number }> {
+  // A refresh scans the whole base: it gets its own statement_timeout (transaction-local), not the request's.
+  await tx.execute(sql`SELECT set_config('statement_timeout', ${String(config.segmentRefreshTimeoutMs)}, true)`);
   const where = compileCustomerFilter(filterFromJson(seg.filter), config) ?? sql`true`;
   const ref = { id: seg.id, name: seg.name, version: seg.version };
   const exited = await repo.exitMembers(tx, ref, sql`NOT EXISTS (SELECT 1 FROM customers WHERE customers.id = m.customer_id AND ${where})`);
