@@ -50,6 +50,16 @@ const schema = z.object({
   INTEREST_MIN_AFFINITY: z.coerce.number().min(0).max(1).default(0.2),
   INTEREST_HALF_LIFE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   INTEREST_MAX_TAGS: z.coerce.number().int().min(1).max(20).default(3),
+  SEGMENT_REFRESH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  SEGMENT_REFRESH_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
+  WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(900_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(30),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  SUBSCRIPTION_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 });
 
 export type Config = {
@@ -92,6 +102,16 @@ export type Config = {
     lifecycle: { newDays: number; activeDays: number; churnDays: number };
     interest: { minAffinity: number; halfLifeDays: number; maxTags: number };
   };
+  /** Scheduled refresh of segments not refreshed for this long (0 = no schedule; refresh on demand or by CLI). */
+  segmentRefreshIntervalMs: number;
+  /** statement_timeout inside segment refresh transactions (they scan the whole base; requests keep theirs). */
+  segmentRefreshTimeoutMs: number;
+  /** Webhook dispatcher: poll interval (0 = not in process), retry backoff, attempts, request timeout, batch size. */
+  webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
+  /** How often subscriptions read the outbox. */
+  subscriptionPollIntervalMs: number;
+  /** Longest a subscription event waits for an unrelated long-running transaction (see OutboxFeed). */
+  subscriptionMaxLagMs: number;
 };
 
 export class ConfigError extends Error {
@@ -149,5 +169,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lifecycle: { newDays: e.LIFECYCLE_NEW_DAYS, activeDays: e.LIFECYCLE_ACTIVE_DAYS, churnDays: e.LIFECYCLE_CHURN_DAYS },
       interest: { minAffinity: e.INTEREST_MIN_AFFINITY, halfLifeDays: e.INTEREST_HALF_LIFE_DAYS, maxTags: e.INTEREST_MAX_TAGS },
     },
+    segmentRefreshIntervalMs: e.SEGMENT_REFRESH_INTERVAL_MS,
+    segmentRefreshTimeoutMs: e.SEGMENT_REFRESH_TIMEOUT_MS,
+    webhooks: {
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,
+    },
+    subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
+    subscriptionMaxLagMs: e.SUBSCRIPTION_MAX_LAG_MS,
   };
 }

@@ -6,6 +6,7 @@ import { createLogger } from './logger';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
 import { startTagScheduler } from './modules/tags/tag-jobs.service';
 import { buildServer } from './server';
+import { startBackgroundJobs } from './modules/automation/workers';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     server.http.once('error', reject);
     server.http.listen(config.port, config.host, () => resolve());
   });
+  // Segment refresh schedule and webhook dispatcher (SEGMENT_REFRESH_INTERVAL_MS, WEBHOOK_DISPATCH_INTERVAL_MS).
+  const jobs = startBackgroundJobs(handle.db, config, logger);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const { port } = server.http.address() as AddressInfo;
   logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
     force.unref();
     scheduler.stop();
     await server.stop();
+    await jobs.stop();
     await handle.close();
     process.exit(0);
   };

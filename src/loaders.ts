@@ -6,6 +6,7 @@ import { createCustomer360Loader } from './modules/profile/customer360.service';
 import { createProfileLoaders } from './modules/profile/profile.loaders';
 import { createServiceLoaders } from './modules/service/service.loaders';
 import { createTagLoaders } from './modules/tags/tags.loaders';
+import { createSegmentLoaders } from './modules/segments/segments.loaders';
 
 function createDomainLoaders(db: Db, rowScope?: SQL) {
   return {
@@ -14,6 +15,7 @@ function createDomainLoaders(db: Db, rowScope?: SQL) {
     ...createCommerceLoaders(db, rowScope),
     ...createServiceLoaders(db, rowScope),
     ...createAnalyticsLoaders(db),
+    ...createSegmentLoaders(db),
   };
 }
 

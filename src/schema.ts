@@ -11,6 +11,8 @@ import { commerceResolvers } from './modules/commerce/commerce.resolvers';
 import { profileResolvers } from './modules/profile/profile.resolvers';
 import { serviceResolvers } from './modules/service/service.resolvers';
 import { tagResolvers } from './modules/tags/tags.resolvers';
+import { segmentResolvers } from './modules/segments/segments.resolvers';
+import { automationResolvers } from './modules/automation/automation.resolvers';
 
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../schema');
 
@@ -25,7 +27,7 @@ export function loadTypeDefs(): string[] {
 export function buildBareSchema(): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers],
+    resolvers: [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers],
     inheritResolversFromInterfaces: true,
   });
 }

@@ -24,6 +24,7 @@ import { createLoaders } from './loaders';
 import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
 import type { Logger } from './logger';
 import { buildSchema } from './schema';
+import { attachSubscriptions } from './modules/automation/subscriptions';
 
 /** Apollo's own codes for malformed requests, folded into the closed list. */
 const CLIENT_ERROR_CODES = new Set([
@@ -163,12 +164,15 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     });
   });
   http.keepAliveTimeout = 65_000;
+  // graphql-ws on upgrade requests to /graphql (same schema, same JWT via connectionParams).
+  const subscriptions = attachSubscriptions({ http, schema, db, config, logger });
 
   return {
     apollo,
     http,
     flushAudit: () => auditWriter.flush(),
     async stop() {
+      await subscriptions.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await apollo.stop();
       await limiter.close();

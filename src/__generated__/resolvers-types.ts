@@ -7,6 +7,8 @@ import type { TransactionMapper, TransactionItemMapper, TransactionEdgeMapper, T
 import type { InteractionMapper, InteractionEdgeMapper, InteractionConnectionMapper } from '../modules/service/service.mappers';
 import type { CustomerMetricsMapper, TimelineEdgeMapper, TimelineConnectionMapper } from '../modules/analytics/analytics.mappers';
 import type { ApiKeyMapper, AuditEntryMapper } from '../modules/admin/admin.mappers';
+import type { SegmentMapper, SegmentEdgeMapper, SegmentConnectionMapper, SegmentMembershipChangeMapper, SegmentMembershipChangeEdgeMapper, SegmentMembershipChangeConnectionMapper } from '../modules/segments/segments.mappers';
+import type { CustomerEventMapper, WebhookMapper, WebhookDeliveryMapper, WebhookDeliveryEdgeMapper, WebhookDeliveryConnectionMapper } from '../modules/automation/automation.mappers';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -308,6 +310,18 @@ export type CreateApiKeyPayload = {
   userErrors: Array<UserError>;
 };
 
+/** Input of `createSegment`. */
+export type CreateSegmentInput = {
+  /** What the segment is for. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** The definition of a DYNAMIC segment. */
+  filter?: InputMaybe<CustomerFilter>;
+  /** DYNAMIC needs a `filter`; STATIC takes none. */
+  kind: SegmentKind;
+  /** Display name (1-200 characters), unique among segments that are not archived. */
+  name: Scalars['String']['input'];
+};
+
 /** Input of `createTagDefinition`. */
 export type CreateTagDefinitionInput = {
   /** Values an ENUM tag accepts (required for ENUM, not allowed otherwise). */
@@ -328,6 +342,20 @@ export type CreateTagDefinitionInput = {
   owner?: InputMaybe<Scalars['String']['input']>;
   /** Kind of value (default BOOLEAN). */
   valueType?: InputMaybe<TagValueType>;
+};
+
+/** Input of `createWebhook`. */
+export type CreateWebhookInput = {
+  /** Default true. */
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** What the receiver is for. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Event types to send; empty or left out = all. */
+  eventTypes?: InputMaybe<Array<CustomerEventType>>;
+  /** Signing secret (at least 24 characters); generated when left out. Shown once. */
+  secret?: InputMaybe<Scalars['String']['input']>;
+  /** http(s) URL of the receiver. */
+  url: Scalars['String']['input'];
 };
 
 /** The golden customer record, joined with everything known about the customer. */
@@ -367,6 +395,8 @@ export type Customer = Node & {
   metrics: CustomerMetrics;
   /** Phone number in E.164 format, e.g. `+14155550100`. */
   phone?: Maybe<Scalars['String']['output']>;
+  /** Segments (not archived) the customer is a member of, by name. */
+  segments: Array<Segment>;
   /** Every add, change and removal of the customer's tags (including expiry and merges), newest first. */
   tagHistory: Array<TagChange>;
   /** Current, unexpired tags; optionally of one category. */
@@ -482,6 +512,48 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** An automation event: a tag or segment change of one customer. */
+export type CustomerEvent = {
+  __typename?: 'CustomerEvent';
+  /** Global id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** Id of the event (the same in webhook bodies and subscriptions). */
+  id: Scalars['ID']['output'];
+  /** When it happened (the writing transaction's time). */
+  occurredAt: Scalars['DateTime']['output'];
+  /** Tag value before the change (tag events). */
+  previousValue?: Maybe<Scalars['String']['output']>;
+  /** Global id of the segment (segment events). */
+  segmentId?: Maybe<Scalars['ID']['output']>;
+  /** Segment name at the time (segment events). */
+  segmentName?: Maybe<Scalars['String']['output']>;
+  /** Segment definition version that caused the change (segment events). */
+  segmentVersion?: Maybe<Scalars['Int']['output']>;
+  /** Where the tag change came from (tag events): MANUAL, RULE, IMPORT or MODEL. */
+  source?: Maybe<Scalars['String']['output']>;
+  /** Tag category (tag events). */
+  tagCategory?: Maybe<Scalars['String']['output']>;
+  /** Tag key (tag events). */
+  tagKey?: Maybe<Scalars['String']['output']>;
+  /** What happened. */
+  type: CustomerEventType;
+  /** Tag value after the change (tag events). */
+  value?: Maybe<Scalars['String']['output']>;
+};
+
+/** Kinds of automation events (written to the outbox in the transaction of the change). */
+export type CustomerEventType =
+  /** A customer entered a segment. */
+  | 'SEGMENT_ENTERED'
+  /** A customer left a segment. */
+  | 'SEGMENT_EXITED'
+  /** A customer got a tag (or an expired one again). */
+  | 'TAG_ADDED'
+  /** The value of a customer's tag changed. */
+  | 'TAG_CHANGED'
+  /** A tag was taken off a customer. */
+  | 'TAG_REMOVED';
+
 /**
  * Conditions on customers: one language for lists, segments, tag rules and aggregates. All conditions
  * given in one object must hold; combine with `and`, `or` and `not`. Compiles to one parameterized SQL
@@ -526,6 +598,8 @@ export type CustomerFilter = {
   region?: InputMaybe<Array<Scalars['String']['input']>>;
   /** RFM segment is one of these (customers without RFM scores, i.e. no order in the RFM window, never match). */
   rfmSegment?: InputMaybe<Array<RfmSegment>>;
+  /** Membership of segments (their materialized membership, as of their last refresh). */
+  segment?: InputMaybe<SegmentCondition>;
   /** Has a current (unexpired) tag matching this condition. */
   tag?: InputMaybe<TagCondition>;
   /** Aggregates over completed transactions in a window. */
@@ -667,6 +741,24 @@ export type DecimalRange = {
   max?: InputMaybe<Scalars['Decimal']['input']>;
   /** Lower bound (inclusive). */
   min?: InputMaybe<Scalars['Decimal']['input']>;
+};
+
+/** Result of `deleteSegment`. */
+export type DeleteSegmentPayload = {
+  __typename?: 'DeleteSegmentPayload';
+  /** The archived segment. */
+  segment?: Maybe<Segment>;
+  /** Validation problems. */
+  userErrors: Array<UserError>;
+};
+
+/** Result of `deleteWebhook`. */
+export type DeleteWebhookPayload = {
+  __typename?: 'DeleteWebhookPayload';
+  /** Global id of the deleted webhook. */
+  deletedId?: Maybe<Scalars['ID']['output']>;
+  /** Validation problems. */
+  userErrors: Array<UserError>;
 };
 
 /** Input of `deprecateTagDefinition`. */
@@ -959,6 +1051,8 @@ export type Money = {
 /** Entry points for writing. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Add customers to a STATIC segment (at most 1,000 per call). */
+  addSegmentMembers?: Maybe<SegmentMembersPayload>;
   /** Put a tag on a customer (source MANUAL, actor = caller). Idempotent. */
   assignTag?: Maybe<AssignTagPayload>;
   /** Assign a tag to many customers at once (ids or a filter): one statement, with history. */
@@ -967,10 +1061,18 @@ export type Mutation = {
   bulkRemoveTag?: Maybe<BulkTagPayload>;
   /** Create an API key (ADMIN). The secret is in the payload, once. */
   createApiKey?: Maybe<CreateApiKeyPayload>;
+  /** Create a segment; a DYNAMIC one is filled at once. */
+  createSegment?: Maybe<SegmentPayload>;
   /** Add a tag to the taxonomy. */
   createTagDefinition?: Maybe<TagDefinitionPayload>;
   /** Create a tag rule (disabled unless `enabled: true`, which also applies it). */
   createTagRule?: Maybe<TagRulePayload>;
+  /** Register a webhook (ADMIN). */
+  createWebhook?: Maybe<WebhookPayload>;
+  /** Archive a segment: it stops refreshing and leaves `segments` and `Customer.segments`; its history stays. */
+  deleteSegment?: Maybe<DeleteSegmentPayload>;
+  /** Delete a webhook and its delivery log (ADMIN). */
+  deleteWebhook?: Maybe<DeleteWebhookPayload>;
   /** Deprecate a tag: no new assignments; existing ones stay. */
   deprecateTagDefinition?: Maybe<TagDefinitionPayload>;
   /** Disable a rule; with `removeAssignments` its assignments are removed too (default: they stay). */
@@ -991,20 +1093,39 @@ export type Mutation = {
   recordInteraction?: Maybe<RecordInteractionPayload>;
   /** Record an order or refund (idempotent on source + external id; a repeat with changes updates it). */
   recordTransaction?: Maybe<RecordTransactionPayload>;
+  /** Recompute a DYNAMIC segment's membership now (entries and exits are recorded and emitted as events). */
+  refreshSegment?: Maybe<RefreshSegmentPayload>;
+  /** Remove customers from a STATIC segment (at most 1,000 per call). */
+  removeSegmentMembers?: Maybe<SegmentMembersPayload>;
   /** Take a tag off a customer. Idempotent. */
   removeTag?: Maybe<RemoveTagPayload>;
   /** Give a tag a new key (the old key keeps working in filters). */
   renameTagDefinition?: Maybe<TagDefinitionPayload>;
+  /** Queue one delivery again, with the same Idempotency-Key (ADMIN). */
+  replayWebhookDelivery?: Maybe<ReplayWebhookDeliveryPayload>;
+  /** Queue every event since a time for a webhook again (matching its event types), same keys per event (ADMIN). */
+  replayWebhookEvents?: Maybe<ReplayWebhookEventsPayload>;
   /** Revoke an API key at once (ADMIN). */
   revokeApiKey?: Maybe<RevokeApiKeyPayload>;
   /** Re-evaluate an enabled rule now. */
   runTagRule?: Maybe<TagRulePayload>;
+  /** Rename, describe or redefine a segment. */
+  updateSegment?: Maybe<SegmentPayload>;
   /** Change name, description, category, allowed values, default TTL or owner. */
   updateTagDefinition?: Maybe<TagDefinitionPayload>;
   /** Change a rule (version + 1); an enabled rule is re-applied. */
   updateTagRule?: Maybe<TagRulePayload>;
+  /** Change a webhook (ADMIN). */
+  updateWebhook?: Maybe<WebhookPayload>;
   /** Create or update a customer by source and external id (idempotent). */
   upsertCustomer?: Maybe<UpsertCustomerPayload>;
+};
+
+
+/** Entry points for writing. */
+export type MutationAddSegmentMembersArgs = {
+  customerIds: Array<Scalars['ID']['input']>;
+  segmentId: Scalars['ID']['input'];
 };
 
 
@@ -1033,6 +1154,12 @@ export type MutationCreateApiKeyArgs = {
 
 
 /** Entry points for writing. */
+export type MutationCreateSegmentArgs = {
+  input: CreateSegmentInput;
+};
+
+
+/** Entry points for writing. */
 export type MutationCreateTagDefinitionArgs = {
   input: CreateTagDefinitionInput;
 };
@@ -1041,6 +1168,24 @@ export type MutationCreateTagDefinitionArgs = {
 /** Entry points for writing. */
 export type MutationCreateTagRuleArgs = {
   input: TagRuleInput;
+};
+
+
+/** Entry points for writing. */
+export type MutationCreateWebhookArgs = {
+  input: CreateWebhookInput;
+};
+
+
+/** Entry points for writing. */
+export type MutationDeleteSegmentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
+export type MutationDeleteWebhookArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1094,6 +1239,19 @@ export type MutationRecordTransactionArgs = {
 
 
 /** Entry points for writing. */
+export type MutationRefreshSegmentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
+export type MutationRemoveSegmentMembersArgs = {
+  customerIds: Array<Scalars['ID']['input']>;
+  segmentId: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
 export type MutationRemoveTagArgs = {
   input: RemoveTagInput;
 };
@@ -1102,6 +1260,19 @@ export type MutationRemoveTagArgs = {
 /** Entry points for writing. */
 export type MutationRenameTagDefinitionArgs = {
   input: RenameTagDefinitionInput;
+};
+
+
+/** Entry points for writing. */
+export type MutationReplayWebhookDeliveryArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
+export type MutationReplayWebhookEventsArgs = {
+  since: Scalars['DateTime']['input'];
+  webhookId: Scalars['ID']['input'];
 };
 
 
@@ -1118,6 +1289,12 @@ export type MutationRunTagRuleArgs = {
 
 
 /** Entry points for writing. */
+export type MutationUpdateSegmentArgs = {
+  input: UpdateSegmentInput;
+};
+
+
+/** Entry points for writing. */
 export type MutationUpdateTagDefinitionArgs = {
   input: UpdateTagDefinitionInput;
 };
@@ -1126,6 +1303,12 @@ export type MutationUpdateTagDefinitionArgs = {
 /** Entry points for writing. */
 export type MutationUpdateTagRuleArgs = {
   input: UpdateTagRuleInput;
+};
+
+
+/** Entry points for writing. */
+export type MutationUpdateWebhookArgs = {
+  input: UpdateWebhookInput;
 };
 
 
@@ -1203,6 +1386,12 @@ export type Query = {
   previewTagRule: TagRulePreview;
   /** Sales per period for the customers matching the filter. */
   salesSeries: Array<SalesPoint>;
+  /** One segment; `NOT_FOUND` when it does not exist. */
+  segment: Segment;
+  /** Daily sizes of a segment between two days (inclusive), oldest first. */
+  segmentSizeHistory: Array<SegmentSizePoint>;
+  /** Segments by name (archived ones only with `includeArchived`). */
+  segments: SegmentConnection;
   /** The tag taxonomy, optionally one category. */
   tagDefinitions: Array<TagDefinition>;
   /** One rule by global id; null when there is none. */
@@ -1211,6 +1400,10 @@ export type Query = {
   tagRules: Array<TagRule>;
   /** The caller, as authenticated. */
   viewer: Viewer;
+  /** The delivery log of a webhook, newest first (ADMIN). */
+  webhookDeliveries: WebhookDeliveryConnection;
+  /** Registered webhooks (ADMIN). */
+  webhooks: Array<Webhook>;
 };
 
 
@@ -1317,6 +1510,29 @@ export type QuerySalesSeriesArgs = {
 
 
 /** Entry points for reading the customer graph. */
+export type QuerySegmentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for reading the customer graph. */
+export type QuerySegmentSizeHistoryArgs = {
+  from?: InputMaybe<Scalars['Date']['input']>;
+  id: Scalars['ID']['input'];
+  to?: InputMaybe<Scalars['Date']['input']>;
+};
+
+
+/** Entry points for reading the customer graph. */
+export type QuerySegmentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  includeArchived?: InputMaybe<Scalars['Boolean']['input']>;
+  kind?: InputMaybe<SegmentKind>;
+};
+
+
+/** Entry points for reading the customer graph. */
 export type QueryTagDefinitionsArgs = {
   category?: InputMaybe<TagCategory>;
   status?: InputMaybe<TagStatus>;
@@ -1332,6 +1548,15 @@ export type QueryTagRuleArgs = {
 /** Entry points for reading the customer graph. */
 export type QueryTagRulesArgs = {
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+/** Entry points for reading the customer graph. */
+export type QueryWebhookDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<WebhookDeliveryStatus>;
+  webhookId: Scalars['ID']['input'];
 };
 
 /** Input of `recordConsent`. */
@@ -1433,6 +1658,19 @@ export type RecordTransactionPayload = {
   userErrors: Array<UserError>;
 };
 
+/** Result of `refreshSegment`. */
+export type RefreshSegmentPayload = {
+  __typename?: 'RefreshSegmentPayload';
+  /** Customers who entered. */
+  entered: Scalars['Int']['output'];
+  /** Customers who left. */
+  exited: Scalars['Int']['output'];
+  /** The segment after the refresh. */
+  segment?: Maybe<Segment>;
+  /** Validation problems. */
+  userErrors: Array<UserError>;
+};
+
 /** Input of `removeTag`. */
 export type RemoveTagInput = {
   /** Global id of the customer. */
@@ -1462,6 +1700,24 @@ export type RenameTagDefinitionInput = {
   key: Scalars['String']['input'];
   /** New display name (optional). */
   name?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Result of `replayWebhookDelivery`. */
+export type ReplayWebhookDeliveryPayload = {
+  __typename?: 'ReplayWebhookDeliveryPayload';
+  /** The delivery, queued again. */
+  delivery?: Maybe<WebhookDelivery>;
+  /** Validation problems. */
+  userErrors: Array<UserError>;
+};
+
+/** Result of `replayWebhookEvents`. */
+export type ReplayWebhookEventsPayload = {
+  __typename?: 'ReplayWebhookEventsPayload';
+  /** Deliveries queued (new ones for events before the webhook existed, and old ones again). */
+  queued: Scalars['Int']['output'];
+  /** Validation problems. */
+  userErrors: Array<UserError>;
 };
 
 /** Buying share of a cohort in one month after it formed. */
@@ -1556,6 +1812,156 @@ export type SalesPoint = {
   suppressed: Scalars['Boolean']['output'];
 };
 
+/** A named group of customers, with materialized membership, history and daily sizes. */
+export type Segment = Node & {
+  __typename?: 'Segment';
+  /** When it was archived (`deleteSegment`); archived segments keep their history but no longer refresh. */
+  archivedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** User who created it. */
+  createdBy: Scalars['String']['output'];
+  /** What the segment is for. */
+  description: Scalars['String']['output'];
+  /** The definition of a DYNAMIC segment, as given (JSON of a `CustomerFilter`); null for STATIC ones. */
+  filter?: Maybe<Scalars['JSON']['output']>;
+  /** Opaque global id. */
+  id: Scalars['ID']['output'];
+  /** Dynamic (filter) or static (member list). */
+  kind: SegmentKind;
+  /** Members, through the customer list machinery (keyset cursors, same ordering options as `customers`). */
+  members: CustomerConnection;
+  /** Entries and exits, newest first. */
+  membershipChanges: SegmentMembershipChangeConnection;
+  /** Display name, unique (case-insensitive) among segments that are not archived. */
+  name: Scalars['String']['output'];
+  /** When its membership was last recomputed (DYNAMIC) or its size last recorded. */
+  refreshedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Number of members now (materialized membership). */
+  size: Scalars['Int']['output'];
+  /** When its definition last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Version of the definition; bumped whenever the filter changes. Membership history records it. */
+  version: Scalars['Int']['output'];
+};
+
+
+/** A named group of customers, with materialized membership, history and daily sizes. */
+export type SegmentMembersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<Array<CustomerOrder>>;
+};
+
+
+/** A named group of customers, with materialized membership, history and daily sizes. */
+export type SegmentMembershipChangesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Segment membership: member of at least one of `in`, and of none of `notIn`. */
+export type SegmentCondition = {
+  /** Global ids of segments; the customer is a member of at least one (an empty list matches nobody). */
+  in?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Global ids of segments; the customer is a member of none of them. */
+  notIn?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+/** A page of segments. */
+export type SegmentConnection = {
+  __typename?: 'SegmentConnection';
+  /** The segments of this page. */
+  edges: Array<SegmentEdge>;
+  /** Pagination state. */
+  pageInfo: PageInfo;
+  /** Number of segments matching the arguments. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A segment in a page. */
+export type SegmentEdge = {
+  __typename?: 'SegmentEdge';
+  /** Cursor of this edge. */
+  cursor: Scalars['String']['output'];
+  /** The segment. */
+  node: Segment;
+};
+
+/** How a segment's members are decided. */
+export type SegmentKind =
+  /** Defined by a `CustomerFilter`; membership is recomputed by refreshes. */
+  | 'DYNAMIC'
+  /** An explicit member list, edited with `addSegmentMembers` / `removeSegmentMembers`. */
+  | 'STATIC';
+
+/** Result of `addSegmentMembers` and `removeSegmentMembers`. */
+export type SegmentMembersPayload = {
+  __typename?: 'SegmentMembersPayload';
+  /** Customers whose membership changed (already-members and non-members are skipped). */
+  changed: Scalars['Int']['output'];
+  /** The segment. */
+  segment?: Maybe<Segment>;
+  /** Validation problems; nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
+/** Whether a customer entered or left a segment. */
+export type SegmentMembershipAction =
+  /** The customer became a member. */
+  | 'ENTERED'
+  /** The customer stopped being a member. */
+  | 'EXITED';
+
+/** One entry or exit of a customer. */
+export type SegmentMembershipChange = {
+  __typename?: 'SegmentMembershipChange';
+  /** What happened. */
+  action: SegmentMembershipAction;
+  /** Global id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** When it happened. */
+  occurredAt: Scalars['DateTime']['output'];
+  /** Segment definition version that caused the change. */
+  segmentVersion: Scalars['Int']['output'];
+};
+
+/** A page of membership changes. */
+export type SegmentMembershipChangeConnection = {
+  __typename?: 'SegmentMembershipChangeConnection';
+  /** The changes of this page. */
+  edges: Array<SegmentMembershipChangeEdge>;
+  /** Pagination state. */
+  pageInfo: PageInfo;
+};
+
+/** A membership change in a page. */
+export type SegmentMembershipChangeEdge = {
+  __typename?: 'SegmentMembershipChangeEdge';
+  /** Cursor of this edge. */
+  cursor: Scalars['String']['output'];
+  /** The change. */
+  node: SegmentMembershipChange;
+};
+
+/** Result of `createSegment` and `updateSegment`. */
+export type SegmentPayload = {
+  __typename?: 'SegmentPayload';
+  /** The segment as stored; null when `userErrors` is not empty. */
+  segment?: Maybe<Segment>;
+  /** Validation problems; nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
+/** Size of a segment on one UTC day (the last refresh of that day). */
+export type SegmentSizePoint = {
+  __typename?: 'SegmentSizePoint';
+  /** The day. */
+  day: Scalars['Date']['output'];
+  /** Members on that day. */
+  size: Scalars['Int']['output'];
+};
+
 /** Tone of the interaction. */
 export type Sentiment =
   /** Negative. */
@@ -1564,6 +1970,19 @@ export type Sentiment =
   | 'NEUTRAL'
   /** Positive. */
   | 'POSITIVE';
+
+/** Live updates over graphql-ws (`ws://host/graphql`, `connectionParams: { authorization: "Bearer <JWT>" }`). */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Tag and segment events as they are committed (ADMIN, MARKETER); optionally only some types. */
+  customerEvents: CustomerEvent;
+};
+
+
+/** Live updates over graphql-ws (`ws://host/graphql`, `connectionParams: { authorization: "Bearer <JWT>" }`). */
+export type SubscriptionCustomerEventsArgs = {
+  types?: InputMaybe<Array<CustomerEventType>>;
+};
 
 /** How many values of a tag a customer can hold. */
 export type TagCardinality =
@@ -2069,6 +2488,18 @@ export type TransactionType =
   /** Money returned to the customer. */
   | 'REFUND';
 
+/** Input of `updateSegment`; fields left out are kept. */
+export type UpdateSegmentInput = {
+  /** New description. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** New definition (DYNAMIC only); bumps `version` and recomputes membership. */
+  filter?: InputMaybe<CustomerFilter>;
+  /** Global id of the segment. */
+  id: Scalars['ID']['input'];
+  /** New name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Input of `updateTagDefinition`: fields left out are kept. */
 export type UpdateTagDefinitionInput = {
   /** Allowed values of an ENUM tag (values still assigned cannot be dropped). */
@@ -2103,6 +2534,22 @@ export type UpdateTagRuleInput = {
   value?: InputMaybe<Scalars['String']['input']>;
   /** New derived value. */
   valueFrom?: InputMaybe<TagValueFromInput>;
+};
+
+/** Input of `updateWebhook`; fields left out are kept. */
+export type UpdateWebhookInput = {
+  /** Pause or resume. */
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** New description. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** New event type filter (empty = all). */
+  eventTypes?: InputMaybe<Array<CustomerEventType>>;
+  /** Global id. */
+  id: Scalars['ID']['input'];
+  /** Generate a new signing secret (returned once in the payload). */
+  rotateSecret?: InputMaybe<Scalars['Boolean']['input']>;
+  /** New URL. */
+  url?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A customer record from a source system. Fields left out are kept unchanged on update. */
@@ -2181,6 +2628,90 @@ export type ViewerKind =
   | 'API_KEY'
   /** A user with a JWT. */
   | 'USER';
+
+/** A receiver of automation events (signed HTTP POSTs). */
+export type Webhook = {
+  __typename?: 'Webhook';
+  /** Inactive webhooks receive nothing new (deliveries already queued are still attempted). */
+  active: Scalars['Boolean']['output'];
+  /** When it was registered. */
+  createdAt: Scalars['DateTime']['output'];
+  /** What the receiver is for. */
+  description: Scalars['String']['output'];
+  /** Event types it receives; empty = all. */
+  eventTypes: Array<CustomerEventType>;
+  /** Opaque global id. */
+  id: Scalars['ID']['output'];
+  /** When it last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Where events are POSTed (http or https). */
+  url: Scalars['String']['output'];
+};
+
+/** One event for one webhook; every attempt and replay carries the same `Idempotency-Key` (the id). */
+export type WebhookDelivery = {
+  __typename?: 'WebhookDelivery';
+  /** Attempts made so far. */
+  attempts: Scalars['Int']['output'];
+  /** When it was queued. */
+  createdAt: Scalars['DateTime']['output'];
+  /** When the receiver accepted it. */
+  deliveredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The event. */
+  event: CustomerEvent;
+  /** Opaque global id. */
+  id: Scalars['ID']['output'];
+  /** The value of the `Idempotency-Key` header. */
+  idempotencyKey: Scalars['String']['output'];
+  /** When the last attempt was made. */
+  lastAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Why the last attempt failed. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** HTTP status of the last attempt (null when it did not get an answer). */
+  lastStatusCode?: Maybe<Scalars['Int']['output']>;
+  /** When the next attempt is due (PENDING). */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** State. */
+  status: WebhookDeliveryStatus;
+};
+
+/** A page of deliveries. */
+export type WebhookDeliveryConnection = {
+  __typename?: 'WebhookDeliveryConnection';
+  /** The deliveries of this page. */
+  edges: Array<WebhookDeliveryEdge>;
+  /** Pagination state. */
+  pageInfo: PageInfo;
+};
+
+/** A delivery in a page. */
+export type WebhookDeliveryEdge = {
+  __typename?: 'WebhookDeliveryEdge';
+  /** Cursor of this edge. */
+  cursor: Scalars['String']['output'];
+  /** The delivery. */
+  node: WebhookDelivery;
+};
+
+/** State of a delivery. */
+export type WebhookDeliveryStatus =
+  /** The receiver answered 2xx. */
+  | 'DELIVERED'
+  /** Gave up after the maximum number of attempts; `replayWebhookDelivery` queues it again. */
+  | 'FAILED'
+  /** Waiting for its (next) attempt. */
+  | 'PENDING';
+
+/** Result of `createWebhook` and `updateWebhook`. */
+export type WebhookPayload = {
+  __typename?: 'WebhookPayload';
+  /** The signing secret, only when it was just created or rotated; store it now. */
+  secret?: Maybe<Scalars['String']['output']>;
+  /** Validation problems; nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+  /** The webhook as stored; null when `userErrors` is not empty. */
+  webhook?: Maybe<Webhook>;
+};
 
 
 
@@ -2266,6 +2797,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   Node:
     | ( CustomerMapper )
     | ( InteractionMapper )
+    | ( SegmentMapper )
     | ( TagDefinitionMapper )
     | ( TagRuleMapper )
     | ( TransactionMapper )
@@ -2294,12 +2826,16 @@ export type ResolversTypes = {
   ConsentStatus: ConsentStatus;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey?: Maybe<ResolversTypes['ApiKey']> }>;
+  CreateSegmentInput: CreateSegmentInput;
   CreateTagDefinitionInput: CreateTagDefinitionInput;
+  CreateWebhookInput: CreateWebhookInput;
   Customer: ResolverTypeWrapper<CustomerMapper>;
   CustomerConnection: ResolverTypeWrapper<CustomerConnectionMapper>;
   CustomerDataExport: ResolverTypeWrapper<CustomerDataExport>;
   CustomerDimension: CustomerDimension;
   CustomerEdge: ResolverTypeWrapper<CustomerEdgeMapper>;
+  CustomerEvent: ResolverTypeWrapper<CustomerEventMapper>;
+  CustomerEventType: CustomerEventType;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
   CustomerMetrics: ResolverTypeWrapper<CustomerMetricsMapper>;
@@ -2314,6 +2850,8 @@ export type ResolversTypes = {
   DateTimeRange: DateTimeRange;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DecimalRange: DecimalRange;
+  DeleteSegmentPayload: ResolverTypeWrapper<Omit<DeleteSegmentPayload, 'segment'> & { segment?: Maybe<ResolversTypes['Segment']> }>;
+  DeleteWebhookPayload: ResolverTypeWrapper<DeleteWebhookPayload>;
   DeprecateTagDefinitionInput: DeprecateTagDefinitionInput;
   DimensionValue: ResolverTypeWrapper<DimensionValue>;
   EraseCustomerInput: EraseCustomerInput;
@@ -2353,17 +2891,33 @@ export type ResolversTypes = {
   RecordInteractionPayload: ResolverTypeWrapper<Omit<RecordInteractionPayload, 'interaction'> & { interaction?: Maybe<ResolversTypes['Interaction']> }>;
   RecordTransactionInput: RecordTransactionInput;
   RecordTransactionPayload: ResolverTypeWrapper<Omit<RecordTransactionPayload, 'transaction'> & { transaction?: Maybe<ResolversTypes['Transaction']> }>;
+  RefreshSegmentPayload: ResolverTypeWrapper<Omit<RefreshSegmentPayload, 'segment'> & { segment?: Maybe<ResolversTypes['Segment']> }>;
   RemoveTagInput: RemoveTagInput;
   RemoveTagPayload: ResolverTypeWrapper<Omit<RemoveTagPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   RenameTagDefinitionInput: RenameTagDefinitionInput;
+  ReplayWebhookDeliveryPayload: ResolverTypeWrapper<Omit<ReplayWebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversTypes['WebhookDelivery']> }>;
+  ReplayWebhookEventsPayload: ResolverTypeWrapper<ReplayWebhookEventsPayload>;
   RetentionCell: ResolverTypeWrapper<RetentionCell>;
   RevokeApiKeyPayload: ResolverTypeWrapper<Omit<RevokeApiKeyPayload, 'apiKey'> & { apiKey?: Maybe<ResolversTypes['ApiKey']> }>;
   Rfm: ResolverTypeWrapper<RfmMapper>;
   RfmSegment: RfmSegment;
   Role: Role;
   SalesPoint: ResolverTypeWrapper<SalesPoint>;
+  Segment: ResolverTypeWrapper<SegmentMapper>;
+  SegmentCondition: SegmentCondition;
+  SegmentConnection: ResolverTypeWrapper<SegmentConnectionMapper>;
+  SegmentEdge: ResolverTypeWrapper<SegmentEdgeMapper>;
+  SegmentKind: SegmentKind;
+  SegmentMembersPayload: ResolverTypeWrapper<Omit<SegmentMembersPayload, 'segment'> & { segment?: Maybe<ResolversTypes['Segment']> }>;
+  SegmentMembershipAction: SegmentMembershipAction;
+  SegmentMembershipChange: ResolverTypeWrapper<SegmentMembershipChangeMapper>;
+  SegmentMembershipChangeConnection: ResolverTypeWrapper<SegmentMembershipChangeConnectionMapper>;
+  SegmentMembershipChangeEdge: ResolverTypeWrapper<SegmentMembershipChangeEdgeMapper>;
+  SegmentPayload: ResolverTypeWrapper<Omit<SegmentPayload, 'segment'> & { segment?: Maybe<ResolversTypes['Segment']> }>;
+  SegmentSizePoint: ResolverTypeWrapper<SegmentSizePoint>;
   Sentiment: Sentiment;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TagCardinality: TagCardinality;
   TagCategory: TagCategory;
   TagChange: ResolverTypeWrapper<TagChangeMapper>;
@@ -2400,14 +2954,22 @@ export type ResolversTypes = {
   TransactionItemInput: TransactionItemInput;
   TransactionStatus: TransactionStatus;
   TransactionType: TransactionType;
+  UpdateSegmentInput: UpdateSegmentInput;
   UpdateTagDefinitionInput: UpdateTagDefinitionInput;
   UpdateTagRuleInput: UpdateTagRuleInput;
+  UpdateWebhookInput: UpdateWebhookInput;
   UpsertCustomerInput: UpsertCustomerInput;
   UpsertCustomerPayload: ResolverTypeWrapper<Omit<UpsertCustomerPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   Viewer: ResolverTypeWrapper<Viewer>;
   ViewerKind: ViewerKind;
+  Webhook: ResolverTypeWrapper<WebhookMapper>;
+  WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryMapper>;
+  WebhookDeliveryConnection: ResolverTypeWrapper<WebhookDeliveryConnectionMapper>;
+  WebhookDeliveryEdge: ResolverTypeWrapper<WebhookDeliveryEdgeMapper>;
+  WebhookDeliveryStatus: WebhookDeliveryStatus;
+  WebhookPayload: ResolverTypeWrapper<Omit<WebhookPayload, 'webhook'> & { webhook?: Maybe<ResolversTypes['Webhook']> }>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -2429,11 +2991,14 @@ export type ResolversParentTypes = {
   ConsentRecord: ConsentMapper;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey?: Maybe<ResolversParentTypes['ApiKey']> };
+  CreateSegmentInput: CreateSegmentInput;
   CreateTagDefinitionInput: CreateTagDefinitionInput;
+  CreateWebhookInput: CreateWebhookInput;
   Customer: CustomerMapper;
   CustomerConnection: CustomerConnectionMapper;
   CustomerDataExport: CustomerDataExport;
   CustomerEdge: CustomerEdgeMapper;
+  CustomerEvent: CustomerEventMapper;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
   CustomerMetrics: CustomerMetricsMapper;
@@ -2447,6 +3012,8 @@ export type ResolversParentTypes = {
   DateTimeRange: DateTimeRange;
   Decimal: Scalars['Decimal']['output'];
   DecimalRange: DecimalRange;
+  DeleteSegmentPayload: Omit<DeleteSegmentPayload, 'segment'> & { segment?: Maybe<ResolversParentTypes['Segment']> };
+  DeleteWebhookPayload: DeleteWebhookPayload;
   DeprecateTagDefinitionInput: DeprecateTagDefinitionInput;
   DimensionValue: DimensionValue;
   EraseCustomerInput: EraseCustomerInput;
@@ -2477,14 +3044,28 @@ export type ResolversParentTypes = {
   RecordInteractionPayload: Omit<RecordInteractionPayload, 'interaction'> & { interaction?: Maybe<ResolversParentTypes['Interaction']> };
   RecordTransactionInput: RecordTransactionInput;
   RecordTransactionPayload: Omit<RecordTransactionPayload, 'transaction'> & { transaction?: Maybe<ResolversParentTypes['Transaction']> };
+  RefreshSegmentPayload: Omit<RefreshSegmentPayload, 'segment'> & { segment?: Maybe<ResolversParentTypes['Segment']> };
   RemoveTagInput: RemoveTagInput;
   RemoveTagPayload: Omit<RemoveTagPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   RenameTagDefinitionInput: RenameTagDefinitionInput;
+  ReplayWebhookDeliveryPayload: Omit<ReplayWebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversParentTypes['WebhookDelivery']> };
+  ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
   RetentionCell: RetentionCell;
   RevokeApiKeyPayload: Omit<RevokeApiKeyPayload, 'apiKey'> & { apiKey?: Maybe<ResolversParentTypes['ApiKey']> };
   Rfm: RfmMapper;
   SalesPoint: SalesPoint;
+  Segment: SegmentMapper;
+  SegmentCondition: SegmentCondition;
+  SegmentConnection: SegmentConnectionMapper;
+  SegmentEdge: SegmentEdgeMapper;
+  SegmentMembersPayload: Omit<SegmentMembersPayload, 'segment'> & { segment?: Maybe<ResolversParentTypes['Segment']> };
+  SegmentMembershipChange: SegmentMembershipChangeMapper;
+  SegmentMembershipChangeConnection: SegmentMembershipChangeConnectionMapper;
+  SegmentMembershipChangeEdge: SegmentMembershipChangeEdgeMapper;
+  SegmentPayload: Omit<SegmentPayload, 'segment'> & { segment?: Maybe<ResolversParentTypes['Segment']> };
+  SegmentSizePoint: SegmentSizePoint;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   TagChange: TagChangeMapper;
   TagCondition: TagCondition;
   TagConsumer: ResolversUnionTypes<ResolversParentTypes>['TagConsumer'];
@@ -2510,12 +3091,19 @@ export type ResolversParentTypes = {
   TransactionEdge: TransactionEdgeMapper;
   TransactionItem: TransactionItemMapper;
   TransactionItemInput: TransactionItemInput;
+  UpdateSegmentInput: UpdateSegmentInput;
   UpdateTagDefinitionInput: UpdateTagDefinitionInput;
   UpdateTagRuleInput: UpdateTagRuleInput;
+  UpdateWebhookInput: UpdateWebhookInput;
   UpsertCustomerInput: UpsertCustomerInput;
   UpsertCustomerPayload: Omit<UpsertCustomerPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   UserError: UserError;
   Viewer: Viewer;
+  Webhook: WebhookMapper;
+  WebhookDelivery: WebhookDeliveryMapper;
+  WebhookDeliveryConnection: WebhookDeliveryConnectionMapper;
+  WebhookDeliveryEdge: WebhookDeliveryEdgeMapper;
+  WebhookPayload: Omit<WebhookPayload, 'webhook'> & { webhook?: Maybe<ResolversParentTypes['Webhook']> };
 };
 
 export type PiiDirectiveArgs = {
@@ -2631,6 +3219,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   lifecycleStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
   metrics?: Resolver<ResolversTypes['CustomerMetrics'], ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  segments?: Resolver<Array<ResolversTypes['Segment']>, ParentType, ContextType>;
   tagHistory?: Resolver<Array<ResolversTypes['TagChange']>, ParentType, ContextType, Partial<CustomerTagHistoryArgs>>;
   tags?: Resolver<Array<ResolversTypes['CustomerTag']>, ParentType, ContextType, Partial<CustomerTagsArgs>>;
   timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
@@ -2653,6 +3242,21 @@ export type CustomerDataExportResolvers<ContextType = Context, ParentType extend
 export type CustomerEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerEdge'] = ResolversParentTypes['CustomerEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+};
+
+export type CustomerEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerEvent'] = ResolversParentTypes['CustomerEvent']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  previousValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  segmentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  segmentName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  segmentVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tagCategory?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tagKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['CustomerEventType'], ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type CustomerMetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMetrics'] = ResolversParentTypes['CustomerMetrics']> = {
@@ -2703,6 +3307,16 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
 }
+
+export type DeleteSegmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeleteSegmentPayload'] = ResolversParentTypes['DeleteSegmentPayload']> = {
+  segment?: Resolver<Maybe<ResolversTypes['Segment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type DeleteWebhookPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeleteWebhookPayload'] = ResolversParentTypes['DeleteWebhookPayload']> = {
+  deletedId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
 
 export type DimensionValueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DimensionValue'] = ResolversParentTypes['DimensionValue']> = {
   dimension?: Resolver<ResolversTypes['CustomerDimension'], ParentType, ContextType>;
@@ -2790,12 +3404,17 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addSegmentMembers?: Resolver<Maybe<ResolversTypes['SegmentMembersPayload']>, ParentType, ContextType, RequireFields<MutationAddSegmentMembersArgs, 'customerIds' | 'segmentId'>>;
   assignTag?: Resolver<Maybe<ResolversTypes['AssignTagPayload']>, ParentType, ContextType, RequireFields<MutationAssignTagArgs, 'input'>>;
   bulkAssignTag?: Resolver<Maybe<ResolversTypes['BulkTagPayload']>, ParentType, ContextType, RequireFields<MutationBulkAssignTagArgs, 'input'>>;
   bulkRemoveTag?: Resolver<Maybe<ResolversTypes['BulkTagPayload']>, ParentType, ContextType, RequireFields<MutationBulkRemoveTagArgs, 'input'>>;
   createApiKey?: Resolver<Maybe<ResolversTypes['CreateApiKeyPayload']>, ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
+  createSegment?: Resolver<Maybe<ResolversTypes['SegmentPayload']>, ParentType, ContextType, RequireFields<MutationCreateSegmentArgs, 'input'>>;
   createTagDefinition?: Resolver<Maybe<ResolversTypes['TagDefinitionPayload']>, ParentType, ContextType, RequireFields<MutationCreateTagDefinitionArgs, 'input'>>;
   createTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationCreateTagRuleArgs, 'input'>>;
+  createWebhook?: Resolver<Maybe<ResolversTypes['WebhookPayload']>, ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'input'>>;
+  deleteSegment?: Resolver<Maybe<ResolversTypes['DeleteSegmentPayload']>, ParentType, ContextType, RequireFields<MutationDeleteSegmentArgs, 'id'>>;
+  deleteWebhook?: Resolver<Maybe<ResolversTypes['DeleteWebhookPayload']>, ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;
   deprecateTagDefinition?: Resolver<Maybe<ResolversTypes['TagDefinitionPayload']>, ParentType, ContextType, RequireFields<MutationDeprecateTagDefinitionArgs, 'input'>>;
   disableTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationDisableTagRuleArgs, 'id'>>;
   enableTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationEnableTagRuleArgs, 'id'>>;
@@ -2804,17 +3423,23 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   recordConsent?: Resolver<Maybe<ResolversTypes['RecordConsentPayload']>, ParentType, ContextType, RequireFields<MutationRecordConsentArgs, 'input'>>;
   recordInteraction?: Resolver<Maybe<ResolversTypes['RecordInteractionPayload']>, ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'input'>>;
   recordTransaction?: Resolver<Maybe<ResolversTypes['RecordTransactionPayload']>, ParentType, ContextType, RequireFields<MutationRecordTransactionArgs, 'input'>>;
+  refreshSegment?: Resolver<Maybe<ResolversTypes['RefreshSegmentPayload']>, ParentType, ContextType, RequireFields<MutationRefreshSegmentArgs, 'id'>>;
+  removeSegmentMembers?: Resolver<Maybe<ResolversTypes['SegmentMembersPayload']>, ParentType, ContextType, RequireFields<MutationRemoveSegmentMembersArgs, 'customerIds' | 'segmentId'>>;
   removeTag?: Resolver<Maybe<ResolversTypes['RemoveTagPayload']>, ParentType, ContextType, RequireFields<MutationRemoveTagArgs, 'input'>>;
   renameTagDefinition?: Resolver<Maybe<ResolversTypes['TagDefinitionPayload']>, ParentType, ContextType, RequireFields<MutationRenameTagDefinitionArgs, 'input'>>;
+  replayWebhookDelivery?: Resolver<Maybe<ResolversTypes['ReplayWebhookDeliveryPayload']>, ParentType, ContextType, RequireFields<MutationReplayWebhookDeliveryArgs, 'id'>>;
+  replayWebhookEvents?: Resolver<Maybe<ResolversTypes['ReplayWebhookEventsPayload']>, ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'since' | 'webhookId'>>;
   revokeApiKey?: Resolver<Maybe<ResolversTypes['RevokeApiKeyPayload']>, ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   runTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationRunTagRuleArgs, 'id'>>;
+  updateSegment?: Resolver<Maybe<ResolversTypes['SegmentPayload']>, ParentType, ContextType, RequireFields<MutationUpdateSegmentArgs, 'input'>>;
   updateTagDefinition?: Resolver<Maybe<ResolversTypes['TagDefinitionPayload']>, ParentType, ContextType, RequireFields<MutationUpdateTagDefinitionArgs, 'input'>>;
   updateTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationUpdateTagRuleArgs, 'input'>>;
+  updateWebhook?: Resolver<Maybe<ResolversTypes['WebhookPayload']>, ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'input'>>;
   upsertCustomer?: Resolver<Maybe<ResolversTypes['UpsertCustomerPayload']>, ParentType, ContextType, RequireFields<MutationUpsertCustomerArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Customer' | 'Interaction' | 'TagDefinition' | 'TagRule' | 'Transaction', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Customer' | 'Interaction' | 'Segment' | 'TagDefinition' | 'TagRule' | 'Transaction', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -2839,10 +3464,15 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   previewTagRule?: Resolver<ResolversTypes['TagRulePreview'], ParentType, ContextType, Partial<QueryPreviewTagRuleArgs>>;
   salesSeries?: Resolver<Array<ResolversTypes['SalesPoint']>, ParentType, ContextType, RequireFields<QuerySalesSeriesArgs, 'from' | 'interval' | 'to'>>;
+  segment?: Resolver<ResolversTypes['Segment'], ParentType, ContextType, RequireFields<QuerySegmentArgs, 'id'>>;
+  segmentSizeHistory?: Resolver<Array<ResolversTypes['SegmentSizePoint']>, ParentType, ContextType, RequireFields<QuerySegmentSizeHistoryArgs, 'id'>>;
+  segments?: Resolver<ResolversTypes['SegmentConnection'], ParentType, ContextType, RequireFields<QuerySegmentsArgs, 'includeArchived'>>;
   tagDefinitions?: Resolver<Array<ResolversTypes['TagDefinition']>, ParentType, ContextType, Partial<QueryTagDefinitionsArgs>>;
   tagRule?: Resolver<Maybe<ResolversTypes['TagRule']>, ParentType, ContextType, RequireFields<QueryTagRuleArgs, 'id'>>;
   tagRules?: Resolver<Array<ResolversTypes['TagRule']>, ParentType, ContextType, Partial<QueryTagRulesArgs>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+  webhookDeliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'webhookId'>>;
+  webhooks?: Resolver<Array<ResolversTypes['Webhook']>, ParentType, ContextType>;
 };
 
 export type RecordConsentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RecordConsentPayload'] = ResolversParentTypes['RecordConsentPayload']> = {
@@ -2862,9 +3492,26 @@ export type RecordTransactionPayloadResolvers<ContextType = Context, ParentType 
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type RefreshSegmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RefreshSegmentPayload'] = ResolversParentTypes['RefreshSegmentPayload']> = {
+  entered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  exited?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  segment?: Resolver<Maybe<ResolversTypes['Segment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type RemoveTagPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RemoveTagPayload'] = ResolversParentTypes['RemoveTagPayload']> = {
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   removed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReplayWebhookDeliveryPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayWebhookDeliveryPayload'] = ResolversParentTypes['ReplayWebhookDeliveryPayload']> = {
+  delivery?: Resolver<Maybe<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReplayWebhookEventsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayWebhookEventsPayload'] = ResolversParentTypes['ReplayWebhookEventsPayload']> = {
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
@@ -2898,6 +3545,72 @@ export type SalesPointResolvers<ContextType = Context, ParentType extends Resolv
   periodStart?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   revenue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   suppressed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type SegmentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Segment'] = ResolversParentTypes['Segment']> = {
+  archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  filter?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SegmentKind'], ParentType, ContextType>;
+  members?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<SegmentMembersArgs>>;
+  membershipChanges?: Resolver<ResolversTypes['SegmentMembershipChangeConnection'], ParentType, ContextType, Partial<SegmentMembershipChangesArgs>>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  refreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SegmentConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentConnection'] = ResolversParentTypes['SegmentConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['SegmentEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SegmentEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentEdge'] = ResolversParentTypes['SegmentEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Segment'], ParentType, ContextType>;
+};
+
+export type SegmentMembersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentMembersPayload'] = ResolversParentTypes['SegmentMembersPayload']> = {
+  changed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  segment?: Resolver<Maybe<ResolversTypes['Segment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type SegmentMembershipChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentMembershipChange'] = ResolversParentTypes['SegmentMembershipChange']> = {
+  action?: Resolver<ResolversTypes['SegmentMembershipAction'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  segmentVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SegmentMembershipChangeConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentMembershipChangeConnection'] = ResolversParentTypes['SegmentMembershipChangeConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['SegmentMembershipChangeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type SegmentMembershipChangeEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentMembershipChangeEdge'] = ResolversParentTypes['SegmentMembershipChangeEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SegmentMembershipChange'], ParentType, ContextType>;
+};
+
+export type SegmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentPayload'] = ResolversParentTypes['SegmentPayload']> = {
+  segment?: Resolver<Maybe<ResolversTypes['Segment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type SegmentSizePointResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SegmentSizePoint'] = ResolversParentTypes['SegmentSizePoint']> = {
+  day?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  customerEvents?: SubscriptionResolver<ResolversTypes['CustomerEvent'], "customerEvents", ParentType, ContextType, Partial<SubscriptionCustomerEventsArgs>>;
 };
 
 export type TagChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TagChange'] = ResolversParentTypes['TagChange']> = {
@@ -3080,6 +3793,46 @@ export type ViewerResolvers<ContextType = Context, ParentType extends ResolversP
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type WebhookResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventTypes?: Resolver<Array<ResolversTypes['CustomerEventType']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['CustomerEvent'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastStatusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookDeliveryStatus'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookDeliveryConnection'] = ResolversParentTypes['WebhookDeliveryConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['WebhookDeliveryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookDeliveryEdge'] = ResolversParentTypes['WebhookDeliveryEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType>;
+};
+
+export type WebhookPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookPayload'] = ResolversParentTypes['WebhookPayload']> = {
+  secret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  webhook?: Resolver<Maybe<ResolversTypes['Webhook']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Address?: AddressResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
@@ -3095,6 +3848,7 @@ export type Resolvers<ContextType = Context> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerDataExport?: CustomerDataExportResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerEvent?: CustomerEventResolvers<ContextType>;
   CustomerMetrics?: CustomerMetricsResolvers<ContextType>;
   CustomerStats?: CustomerStatsResolvers<ContextType>;
   CustomerStatsGroup?: CustomerStatsGroupResolvers<ContextType>;
@@ -3102,6 +3856,8 @@ export type Resolvers<ContextType = Context> = {
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  DeleteSegmentPayload?: DeleteSegmentPayloadResolvers<ContextType>;
+  DeleteWebhookPayload?: DeleteWebhookPayloadResolvers<ContextType>;
   DimensionValue?: DimensionValueResolvers<ContextType>;
   EraseCustomerPayload?: EraseCustomerPayloadResolvers<ContextType>;
   ExternalId?: ExternalIdResolvers<ContextType>;
@@ -3121,11 +3877,24 @@ export type Resolvers<ContextType = Context> = {
   RecordConsentPayload?: RecordConsentPayloadResolvers<ContextType>;
   RecordInteractionPayload?: RecordInteractionPayloadResolvers<ContextType>;
   RecordTransactionPayload?: RecordTransactionPayloadResolvers<ContextType>;
+  RefreshSegmentPayload?: RefreshSegmentPayloadResolvers<ContextType>;
   RemoveTagPayload?: RemoveTagPayloadResolvers<ContextType>;
+  ReplayWebhookDeliveryPayload?: ReplayWebhookDeliveryPayloadResolvers<ContextType>;
+  ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
   RetentionCell?: RetentionCellResolvers<ContextType>;
   RevokeApiKeyPayload?: RevokeApiKeyPayloadResolvers<ContextType>;
   Rfm?: RfmResolvers<ContextType>;
   SalesPoint?: SalesPointResolvers<ContextType>;
+  Segment?: SegmentResolvers<ContextType>;
+  SegmentConnection?: SegmentConnectionResolvers<ContextType>;
+  SegmentEdge?: SegmentEdgeResolvers<ContextType>;
+  SegmentMembersPayload?: SegmentMembersPayloadResolvers<ContextType>;
+  SegmentMembershipChange?: SegmentMembershipChangeResolvers<ContextType>;
+  SegmentMembershipChangeConnection?: SegmentMembershipChangeConnectionResolvers<ContextType>;
+  SegmentMembershipChangeEdge?: SegmentMembershipChangeEdgeResolvers<ContextType>;
+  SegmentPayload?: SegmentPayloadResolvers<ContextType>;
+  SegmentSizePoint?: SegmentSizePointResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   TagChange?: TagChangeResolvers<ContextType>;
   TagConsumer?: TagConsumerResolvers<ContextType>;
   TagDefinition?: TagDefinitionResolvers<ContextType>;
@@ -3147,6 +3916,11 @@ export type Resolvers<ContextType = Context> = {
   UpsertCustomerPayload?: UpsertCustomerPayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
+  Webhook?: WebhookResolvers<ContextType>;
+  WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
+  WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
+  WebhookDeliveryEdge?: WebhookDeliveryEdgeResolvers<ContextType>;
+  WebhookPayload?: WebhookPayloadResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = Context> = {

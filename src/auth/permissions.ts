@@ -10,12 +10,14 @@ import { commerceRules } from '../modules/commerce/commerce.rules';
 import { serviceRules } from '../modules/service/service.rules';
 import { analyticsRules } from '../modules/analytics/analytics.rules';
 import { adminRules } from '../modules/admin/admin.rules';
+import { segmentRules } from '../modules/segments/segments.rules';
+import { automationRules } from '../modules/automation/automation.rules';
 
 /** A domain's fragment of the shield tree: a rule per type, or per field of a type. */
 export type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
 /** The whole tree: the union of every domain's fragment. A field defined twice is a bug. */
-export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules]): RuleTree {
+export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules, segmentRules, automationRules]): RuleTree {
   const tree: RuleTree = {};
   for (const frag of fragments) {
     for (const [type, rule] of Object.entries(frag)) {

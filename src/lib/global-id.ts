@@ -1,7 +1,7 @@
 import { badUserInput } from '../errors';
 
 /** Types that have global ids. Adding a Node type means adding it here and to `node` resolution. */
-export const NODE_TYPES = ['Customer', 'Transaction', 'Interaction', 'TagDefinition', 'TagChange', 'ApiKey', 'TagRule', 'TagRuleRun'] as const;
+export const NODE_TYPES = ['Customer', 'Transaction', 'Interaction', 'TagDefinition', 'TagChange', 'ApiKey', 'TagRule', 'TagRuleRun', 'Segment', 'Webhook', 'WebhookDelivery'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 const nodeTypes: ReadonlySet<string> = new Set(NODE_TYPES);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -20,6 +20,11 @@ async function loadNode(globalId: string, ctx: Context) {
     // Rules are for ADMIN and MARKETER (tagRule, tagRules); node is open to every reader.
     case 'TagRule': return null;
     case 'TagRuleRun': return null;
+    // Segments are read through `segment(id)` (ADMIN, MARKETER, ANALYST); `node` is open to more roles.
+    case 'Segment': return null;
+    // Webhooks and their deliveries are ADMIN-only (`webhooks`, `webhookDeliveries`).
+    case 'Webhook': return null;
+    case 'WebhookDelivery': return null;
   }
 }
 

@@ -1,9 +1,10 @@
 import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzle-orm';
 import { customers } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
+import { tryGlobalId } from '../../lib/global-id';
 import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
 import type {
-  CustomerFilter, DecimalRange, IntRange, InteractionCondition, TagCondition, TimeWindow, TransactionCondition,
+  CustomerFilter, DecimalRange, IntRange, InteractionCondition, SegmentCondition, TagCondition, TimeWindow, TransactionCondition,
 } from '../../__generated__/resolvers-types';
 
 /**
@@ -111,6 +112,7 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
   }
   if (f.firstPurchase) add(purchaseBound('min', f.firstPurchase));
   if (f.lastPurchase) add(purchaseBound('max', f.lastPurchase));
+  if (f.segment) add(segmentCondition(f.segment, `${path}.segment`));
   return and(...conds) ?? sql`true`;
 }
 
@@ -230,6 +232,27 @@ function purchaseBound(fn: 'min' | 'max', r: { from?: Date | null; to?: Date | n
 const admitsZero = (r: IntRange | null | undefined): boolean => !r || ((r.min ?? 0) <= 0 && (r.max ?? 0) >= 0);
 const admitsZeroDecimal = (r: DecimalRange | null | undefined): boolean =>
   !r || ((r.min == null || Number(r.min) <= 0) && (r.max == null || Number(r.max) >= 0));
+/**
+ * Membership of the materialized segments (segment_memberships, keyed by customer): `in` = member of
+ * at least one, `notIn` = member of none. Archived segments have no members for the filter.
+ */
+function segmentCondition(c: SegmentCondition, field: string): SQL {
+  const ids = (list: readonly string[], key: string): string[] => {
+    if (list.length > MAX_LIST) throw badUserInput(`${field}.${key}: at most ${MAX_LIST} values`, `${field}.${key}`);
+    return list.map((g) => {
+      const id = tryGlobalId(g, 'Segment');
+      if (!id) throw badUserInput(`${field}.${key}: ${g} is not a valid Segment id`, `${field}.${key}`);
+      return id;
+    });
+  };
+  if (c.in == null && c.notIn == null) throw badUserInput(`${field}: give in or notIn`, field);
+  const member = (segmentIds: string[]) => sql`EXISTS (SELECT 1 FROM segment_memberships sm JOIN segments sg ON sg.id = sm.segment_id
+    WHERE sm.customer_id = ${customers.id} AND sm.segment_id = ANY(${sql.param(segmentIds)}::uuid[]) AND sg.archived_at IS NULL)`;
+  return and(
+    c.in ? (c.in.length ? member(ids(c.in, 'in')) : sql`false`) : undefined,
+    c.notIn?.length ? not(member(ids(c.notIn, 'notIn'))) : undefined,
+  ) ?? sql`true`;
+}
 
 /** `%`, `_` and `\` in user text are literals, not wildcards. */
 export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
