@@ -3,3 +3,4 @@ export * from './tags';
 export * from './commerce';
 export * from './service';
 export * from './admin';
+export * from './ingest';
