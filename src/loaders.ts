@@ -2,6 +2,7 @@ import type { SQL } from 'drizzle-orm';
 import type { Db } from './db/client';
 import { createAnalyticsLoaders } from './modules/analytics/analytics.loaders';
 import { createCommerceLoaders } from './modules/commerce/commerce.loaders';
+import { createIngestLoaders } from './modules/ingest/ingest.loaders';
 import { createProfileLoaders } from './modules/profile/profile.loaders';
 import { createServiceLoaders } from './modules/service/service.loaders';
 import { createTagLoaders } from './modules/tags/tags.loaders';
@@ -18,6 +19,7 @@ export function createLoaders(db: Db, rowScope?: SQL) {
     ...createCommerceLoaders(db, rowScope),
     ...createServiceLoaders(db, rowScope),
     ...createAnalyticsLoaders(db),
+    ...createIngestLoaders(db),
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

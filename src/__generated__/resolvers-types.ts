@@ -7,6 +7,7 @@ import type { TransactionMapper, TransactionItemMapper, TransactionEdgeMapper, T
 import type { InteractionMapper, InteractionEdgeMapper, InteractionConnectionMapper } from '../modules/service/service.mappers';
 import type { CustomerMetricsMapper, TimelineEdgeMapper, TimelineConnectionMapper } from '../modules/analytics/analytics.mappers';
 import type { ApiKeyMapper, AuditEntryMapper } from '../modules/admin/admin.mappers';
+import type { CustomerMergeMapper, DuplicateCandidateMapper, MergePreviewMapper, FieldSourceMapper, MergeCustomersPayloadMapper, UnmergeCustomersPayloadMapper } from '../modules/ingest/ingest.mappers';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -284,6 +285,8 @@ export type Customer = Node & {
   email?: Maybe<Scalars['String']['output']>;
   /** Identifiers of this customer in source systems. */
   externalIds: Array<ExternalId>;
+  /** Where each field of the golden record came from (imports and merges record it). */
+  fieldSources: Array<FieldSource>;
   /** Given name. */
   firstName?: Maybe<Scalars['String']['output']>;
   /** Gender. */
@@ -300,6 +303,8 @@ export type Customer = Node & {
   metrics: CustomerMetrics;
   /** Phone number in E.164 format, e.g. `+14155550100`. */
   phone?: Maybe<Scalars['String']['output']>;
+  /** Completeness and validity of this profile. */
+  quality: CustomerQuality;
   /** Current, unexpired tags; optionally of one category. */
   tags: Array<CustomerTag>;
   /** Transactions, interactions and tag changes merged, newest first. */
@@ -440,6 +445,8 @@ export type CustomerFilter = {
   or?: InputMaybe<Array<CustomerFilter>>;
   /** Exact phone number in any common format (`+1 415-555-0100`, `(415) 555 0100`); national numbers use the default region. */
   phone?: InputMaybe<Scalars['String']['input']>;
+  /** Profile completeness and validity (see `Customer.quality`). */
+  quality?: InputMaybe<QualityCondition>;
   /** Region (state, province) is one of these, case-insensitive. */
   region?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Has a current (unexpired) tag matching this condition. */
@@ -454,6 +461,23 @@ export type CustomerGroupBy = {
   dimension: CustomerDimension;
   /** Tag key, required for TAG_VALUE. */
   tagKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A merge of customers, which can be undone. */
+export type CustomerMerge = {
+  __typename?: 'CustomerMerge';
+  /** Opaque id (give it to `unmergeCustomers`). */
+  id: Scalars['ID']['output'];
+  /** When. */
+  mergedAt: Scalars['DateTime']['output'];
+  /** Who merged (user or key id). */
+  mergedBy: Scalars['String']['output'];
+  /** Global ids of the customers merged into the survivor. */
+  mergedCustomerIds: Array<Scalars['ID']['output']>;
+  /** The customer that remained. */
+  survivor?: Maybe<Customer>;
+  /** When the merge was undone; null while it stands. */
+  unmergedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 /** Purchase metrics in the base currency (completed orders minus completed refunds). */
@@ -495,6 +519,19 @@ export type CustomerOrder =
   | 'TOTAL_SPENT_ASC'
   /** Highest net spend first. */
   | 'TOTAL_SPENT_DESC';
+
+/** Data quality of a customer's profile. */
+export type CustomerQuality = {
+  __typename?: 'CustomerQuality';
+  /** Share (0..1) of the ten profile fields that are filled: names, email, phone, birth date, gender, street, city, postal code, country. */
+  completeness: Scalars['Float']['output'];
+  /** Filled fields that fail their check. */
+  invalidFields: Array<Scalars['String']['output']>;
+  /** Profile fields that are empty. */
+  missingFields: Array<Scalars['String']['output']>;
+  /** Share (0..1) of the filled, checkable fields that pass their check (email syntax and not a placeholder, E.164 phone, plausible birth date, ...); 1 when nothing is filled. */
+  validity: Scalars['Float']['output'];
+};
 
 /** Reference to a customer: by global id, or by an identity in a source system. */
 export type CustomerRefInput = {
@@ -580,6 +617,28 @@ export type DimensionValue = {
   value?: Maybe<Scalars['String']['output']>;
 };
 
+/** Two customers that are probably one person. */
+export type DuplicateCandidate = {
+  __typename?: 'DuplicateCandidate';
+  /** The two customers, oldest id first. */
+  customers: Array<Customer>;
+  /** What the two records share. */
+  reasons: Array<DuplicateReason>;
+  /** Likelihood (0..1) combined from the reasons. */
+  score: Scalars['Float']['output'];
+};
+
+/** Why two customers look like the same person. */
+export type DuplicateReason =
+  /** Same birth date (with similar names). */
+  | 'SAME_BIRTH_DATE'
+  /** Same normalized email. */
+  | 'SAME_EMAIL'
+  /** Same phone number (E.164). */
+  | 'SAME_PHONE'
+  /** Similar names and the same birth date or postal code. */
+  | 'SIMILAR_NAME';
+
 /** Input of `eraseCustomer`. */
 export type EraseCustomerInput = {
   /** Global id of the customer. */
@@ -604,6 +663,19 @@ export type ExternalId = {
   externalId: Scalars['String']['output'];
   /** Source system, e.g. `crm`, `shop`, `pos`. */
   source: Scalars['String']['output'];
+};
+
+/** Provenance of one field of the golden record. */
+export type FieldSource = {
+  __typename?: 'FieldSource';
+  /** Field name, e.g. `email`, `phone`, `city`. */
+  field: Scalars['String']['output'];
+  /** Why this value survived. */
+  rule: SurvivorshipRule;
+  /** Source system the value came from, e.g. `crm`. */
+  source: Scalars['String']['output'];
+  /** When that source record was last changed (its `updated_at`, or the import time). */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 /** The planner's estimate for a `CustomerFilter`. */
@@ -805,6 +877,40 @@ export type LifecycleStage =
   /** Came back after churning. */
   | 'REACTIVATED';
 
+/** Input of `mergeCustomers`. */
+export type MergeCustomersInput = {
+  /** Global ids of the customers merged into it (1-20). */
+  mergedIds: Array<Scalars['ID']['input']>;
+  /** Global id of the customer that remains. */
+  survivorId: Scalars['ID']['input'];
+};
+
+/** Result of `mergeCustomers`. */
+export type MergeCustomersPayload = {
+  __typename?: 'MergeCustomersPayload';
+  /** The surviving customer after the merge. */
+  customer?: Maybe<Customer>;
+  /** The merge (null when `userErrors` is not empty). */
+  merge?: Maybe<CustomerMerge>;
+  /** Validation problems; nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
+/** What a merge would produce; nothing is written. */
+export type MergePreview = {
+  __typename?: 'MergePreview';
+  /** Where each surviving field would come from. */
+  fieldSources: Array<FieldSource>;
+  /** The customers that would be merged into it and disappear. */
+  merged: Array<Customer>;
+  /** The golden record after survivorship: the survivor's id with the surviving value of each profile field. */
+  result?: Maybe<Customer>;
+  /** The customer that would remain (its id, relations as they are now). */
+  survivor?: Maybe<Customer>;
+  /** Why there is no preview (unknown or repeated ids). */
+  userErrors: Array<UserError>;
+};
+
 /** An amount of money in a currency. */
 export type Money = {
   __typename?: 'Money';
@@ -827,6 +933,12 @@ export type Mutation = {
    * and upserts.
    */
   eraseCustomer?: Maybe<EraseCustomerPayload>;
+  /**
+   * Merge customers into a survivor in one transaction: every related row (identities, consents, tags and tag
+   * events, transactions, interactions, metrics, audit log, and every other table keyed by customer) moves to the
+   * survivor, profile fields follow survivorship, and the prior state is kept so that the merge can be undone.
+   */
+  mergeCustomers?: Maybe<MergeCustomersPayload>;
   /** Record a consent decision (appended to the history; the latest decision per purpose is current). */
   recordConsent?: Maybe<RecordConsentPayload>;
   /** Record a service interaction (idempotent on source + external id; a repeat with changes updates it). */
@@ -837,6 +949,8 @@ export type Mutation = {
   removeTag?: Maybe<RemoveTagPayload>;
   /** Revoke an API key at once (ADMIN). */
   revokeApiKey?: Maybe<RevokeApiKeyPayload>;
+  /** Undo a merge: the customers and their related rows come back exactly as they were before it. */
+  unmergeCustomers?: Maybe<UnmergeCustomersPayload>;
   /** Create or update a customer by source and external id (idempotent). */
   upsertCustomer?: Maybe<UpsertCustomerPayload>;
 };
@@ -857,6 +971,12 @@ export type MutationCreateApiKeyArgs = {
 /** Entry points for writing. */
 export type MutationEraseCustomerArgs = {
   input: EraseCustomerInput;
+};
+
+
+/** Entry points for writing. */
+export type MutationMergeCustomersArgs = {
+  input: MergeCustomersInput;
 };
 
 
@@ -887,6 +1007,12 @@ export type MutationRemoveTagArgs = {
 /** Entry points for writing. */
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
+export type MutationUnmergeCustomersArgs = {
+  mergeId: Scalars['ID']['input'];
 };
 
 
@@ -933,6 +1059,14 @@ export type PiiKind =
   /** A phone number. */
   | 'PHONE';
 
+/** Conditions on `Customer.quality`. */
+export type QualityCondition = {
+  /** Completeness within this range. */
+  completeness?: InputMaybe<RatioRange>;
+  /** Validity within this range. */
+  validity?: InputMaybe<RatioRange>;
+};
+
 /** Entry points for reading the customer graph. */
 export type Query = {
   __typename?: 'Query';
@@ -952,6 +1086,8 @@ export type Query = {
   customerStats: CustomerStats;
   /** Customers matching a filter and/or a keyword search, in a stable order, paginated with keyset cursors. */
   customers: CustomerConnection;
+  /** Pairs of customers that are probably duplicates, most likely first. */
+  duplicateCandidates: Array<DuplicateCandidate>;
   /** Cost estimate and SQL shape of a filter, without running it (for filter-building UIs). */
   explainCustomerFilter: FilterExplanation;
   /** Everything held about a customer, as JSON (ADMIN). */
@@ -960,6 +1096,8 @@ export type Query = {
   interactionStats: Array<InteractionStatsGroup>;
   /** Any object by its global id, or null when it does not exist. */
   node?: Maybe<Node>;
+  /** The golden record a merge would produce, without merging. */
+  previewMerge: MergePreview;
   /** Sales per period for the customers matching the filter. */
   salesSeries: Array<SalesPoint>;
   /** The tag taxonomy, optionally one category. */
@@ -1027,6 +1165,14 @@ export type QueryCustomersArgs = {
 
 
 /** Entry points for reading the customer graph. */
+export type QueryDuplicateCandidatesArgs = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minScore?: InputMaybe<Scalars['Float']['input']>;
+};
+
+
+/** Entry points for reading the customer graph. */
 export type QueryExplainCustomerFilterArgs = {
   filter: CustomerFilter;
 };
@@ -1055,6 +1201,13 @@ export type QueryNodeArgs = {
 
 
 /** Entry points for reading the customer graph. */
+export type QueryPreviewMergeArgs = {
+  mergedIds: Array<Scalars['ID']['input']>;
+  survivorId: Scalars['ID']['input'];
+};
+
+
+/** Entry points for reading the customer graph. */
 export type QuerySalesSeriesArgs = {
   filter?: InputMaybe<CustomerFilter>;
   from: Scalars['DateTime']['input'];
@@ -1066,6 +1219,14 @@ export type QuerySalesSeriesArgs = {
 /** Entry points for reading the customer graph. */
 export type QueryTagDefinitionsArgs = {
   category?: InputMaybe<TagCategory>;
+};
+
+/** A range of ratios (0..1); either bound may be omitted. */
+export type RatioRange = {
+  /** Upper bound (inclusive). */
+  max?: InputMaybe<Scalars['Float']['input']>;
+  /** Lower bound (inclusive). */
+  min?: InputMaybe<Scalars['Float']['input']>;
 };
 
 /** Input of `recordConsent`. */
@@ -1244,6 +1405,19 @@ export type Sentiment =
   | 'NEUTRAL'
   /** Positive. */
   | 'POSITIVE';
+
+/** How a field's value won its place in the golden record. */
+export type SurvivorshipRule =
+  /** The first value the record ever had (it was created with it). */
+  | 'FIRST_VALUE'
+  /** Chosen by a merge of duplicate customers. */
+  | 'MERGE'
+  /** Filled a field that was empty. */
+  | 'MOST_COMPLETE'
+  /** Came from an equally trusted source with a more recent record. */
+  | 'MOST_RECENT'
+  /** Came from a more trusted source (`INGEST_SOURCE_PRIORITY`). */
+  | 'SOURCE_PRIORITY';
 
 /** Categories of the tag taxonomy. */
 export type TagCategory =
@@ -1487,6 +1661,15 @@ export type TransactionType =
   /** Money returned to the customer. */
   | 'REFUND';
 
+/** Result of `unmergeCustomers`. */
+export type UnmergeCustomersPayload = {
+  __typename?: 'UnmergeCustomersPayload';
+  /** The customers as restored: the survivor and every merged customer. */
+  customers: Array<Customer>;
+  /** Problems (unknown merge, already undone, a later merge in the way); nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
 /** A customer record from a source system. Fields left out are kept unchanged on update. */
 export type UpsertCustomerInput = {
   /** Postal address. */
@@ -1678,8 +1861,10 @@ export type ResolversTypes = {
   CustomerEdge: ResolverTypeWrapper<CustomerEdgeMapper>;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
+  CustomerMerge: ResolverTypeWrapper<CustomerMergeMapper>;
   CustomerMetrics: ResolverTypeWrapper<CustomerMetricsMapper>;
   CustomerOrder: CustomerOrder;
+  CustomerQuality: ResolverTypeWrapper<CustomerQuality>;
   CustomerRefInput: CustomerRefInput;
   CustomerStats: ResolverTypeWrapper<CustomerStats>;
   CustomerStatsGroup: ResolverTypeWrapper<CustomerStatsGroup>;
@@ -1690,9 +1875,12 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DecimalRange: DecimalRange;
   DimensionValue: ResolverTypeWrapper<DimensionValue>;
+  DuplicateCandidate: ResolverTypeWrapper<DuplicateCandidateMapper>;
+  DuplicateReason: DuplicateReason;
   EraseCustomerInput: EraseCustomerInput;
   EraseCustomerPayload: ResolverTypeWrapper<EraseCustomerPayload>;
   ExternalId: ResolverTypeWrapper<ExternalId>;
+  FieldSource: ResolverTypeWrapper<FieldSourceMapper>;
   FilterExplanation: ResolverTypeWrapper<FilterExplanation>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Gender: Gender;
@@ -1712,12 +1900,17 @@ export type ResolversTypes = {
   Interval: Interval;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LifecycleStage: LifecycleStage;
+  MergeCustomersInput: MergeCustomersInput;
+  MergeCustomersPayload: ResolverTypeWrapper<MergeCustomersPayloadMapper>;
+  MergePreview: ResolverTypeWrapper<MergePreviewMapper>;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PiiKind: PiiKind;
+  QualityCondition: QualityCondition;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RatioRange: RatioRange;
   RecordConsentInput: RecordConsentInput;
   RecordConsentPayload: ResolverTypeWrapper<Omit<RecordConsentPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   RecordInteractionInput: RecordInteractionInput;
@@ -1732,6 +1925,7 @@ export type ResolversTypes = {
   SalesPoint: ResolverTypeWrapper<SalesPoint>;
   Sentiment: Sentiment;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SurvivorshipRule: SurvivorshipRule;
   TagCategory: TagCategory;
   TagChange: ResolverTypeWrapper<TagChangeMapper>;
   TagChangeAction: TagChangeAction;
@@ -1751,6 +1945,7 @@ export type ResolversTypes = {
   TransactionItemInput: TransactionItemInput;
   TransactionStatus: TransactionStatus;
   TransactionType: TransactionType;
+  UnmergeCustomersPayload: ResolverTypeWrapper<UnmergeCustomersPayloadMapper>;
   UpsertCustomerInput: UpsertCustomerInput;
   UpsertCustomerPayload: ResolverTypeWrapper<Omit<UpsertCustomerPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   UserError: ResolverTypeWrapper<UserError>;
@@ -1781,7 +1976,9 @@ export type ResolversParentTypes = {
   CustomerEdge: CustomerEdgeMapper;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
+  CustomerMerge: CustomerMergeMapper;
   CustomerMetrics: CustomerMetricsMapper;
+  CustomerQuality: CustomerQuality;
   CustomerRefInput: CustomerRefInput;
   CustomerStats: CustomerStats;
   CustomerStatsGroup: CustomerStatsGroup;
@@ -1792,9 +1989,11 @@ export type ResolversParentTypes = {
   Decimal: Scalars['Decimal']['output'];
   DecimalRange: DecimalRange;
   DimensionValue: DimensionValue;
+  DuplicateCandidate: DuplicateCandidateMapper;
   EraseCustomerInput: EraseCustomerInput;
   EraseCustomerPayload: EraseCustomerPayload;
   ExternalId: ExternalId;
+  FieldSource: FieldSourceMapper;
   FilterExplanation: FilterExplanation;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
@@ -1806,11 +2005,16 @@ export type ResolversParentTypes = {
   InteractionEdge: InteractionEdgeMapper;
   InteractionStatsGroup: InteractionStatsGroup;
   JSON: Scalars['JSON']['output'];
+  MergeCustomersInput: MergeCustomersInput;
+  MergeCustomersPayload: MergeCustomersPayloadMapper;
+  MergePreview: MergePreviewMapper;
   Money: Money;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
+  QualityCondition: QualityCondition;
   Query: Record<PropertyKey, never>;
+  RatioRange: RatioRange;
   RecordConsentInput: RecordConsentInput;
   RecordConsentPayload: Omit<RecordConsentPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   RecordInteractionInput: RecordInteractionInput;
@@ -1836,6 +2040,7 @@ export type ResolversParentTypes = {
   TransactionEdge: TransactionEdgeMapper;
   TransactionItem: TransactionItemMapper;
   TransactionItemInput: TransactionItemInput;
+  UnmergeCustomersPayload: UnmergeCustomersPayloadMapper;
   UpsertCustomerInput: UpsertCustomerInput;
   UpsertCustomerPayload: Omit<UpsertCustomerPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   UserError: UserError;
@@ -1937,6 +2142,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   externalIds?: Resolver<Array<ResolversTypes['ExternalId']>, ParentType, ContextType>;
+  fieldSources?: Resolver<Array<ResolversTypes['FieldSource']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['Gender']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1945,6 +2151,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   lifecycleStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
   metrics?: Resolver<ResolversTypes['CustomerMetrics'], ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  quality?: Resolver<ResolversTypes['CustomerQuality'], ParentType, ContextType>;
   tags?: Resolver<Array<ResolversTypes['CustomerTag']>, ParentType, ContextType, Partial<CustomerTagsArgs>>;
   timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
   transactions?: Resolver<ResolversTypes['TransactionConnection'], ParentType, ContextType, Partial<CustomerTransactionsArgs>>;
@@ -1968,12 +2175,28 @@ export type CustomerEdgeResolvers<ContextType = Context, ParentType extends Reso
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 };
 
+export type CustomerMergeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMerge'] = ResolversParentTypes['CustomerMerge']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mergedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  mergedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  mergedCustomerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  survivor?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  unmergedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type CustomerMetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMetrics'] = ResolversParentTypes['CustomerMetrics']> = {
   averageOrderValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   firstPurchaseAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastPurchaseAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   orderCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   totalSpent?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type CustomerQualityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerQuality'] = ResolversParentTypes['CustomerQuality']> = {
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  invalidFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  missingFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type CustomerStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerStats'] = ResolversParentTypes['CustomerStats']> = {
@@ -2019,6 +2242,12 @@ export type DimensionValueResolvers<ContextType = Context, ParentType extends Re
   value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type DuplicateCandidateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DuplicateCandidate'] = ResolversParentTypes['DuplicateCandidate']> = {
+  customers?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  reasons?: Resolver<Array<ResolversTypes['DuplicateReason']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type EraseCustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EraseCustomerPayload'] = ResolversParentTypes['EraseCustomerPayload']> = {
   erased?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -2027,6 +2256,13 @@ export type EraseCustomerPayloadResolvers<ContextType = Context, ParentType exte
 export type ExternalIdResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExternalId'] = ResolversParentTypes['ExternalId']> = {
   externalId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FieldSourceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FieldSource'] = ResolversParentTypes['FieldSource']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['SurvivorshipRule'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type FilterExplanationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FilterExplanation'] = ResolversParentTypes['FilterExplanation']> = {
@@ -2078,6 +2314,20 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
   name: 'JSON';
 }
 
+export type MergeCustomersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergeCustomersPayload'] = ResolversParentTypes['MergeCustomersPayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  merge?: Resolver<Maybe<ResolversTypes['CustomerMerge']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type MergePreviewResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergePreview'] = ResolversParentTypes['MergePreview']> = {
+  fieldSources?: Resolver<Array<ResolversTypes['FieldSource']>, ParentType, ContextType>;
+  merged?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  result?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  survivor?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2087,11 +2337,13 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   assignTag?: Resolver<Maybe<ResolversTypes['AssignTagPayload']>, ParentType, ContextType, RequireFields<MutationAssignTagArgs, 'input'>>;
   createApiKey?: Resolver<Maybe<ResolversTypes['CreateApiKeyPayload']>, ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   eraseCustomer?: Resolver<Maybe<ResolversTypes['EraseCustomerPayload']>, ParentType, ContextType, RequireFields<MutationEraseCustomerArgs, 'input'>>;
+  mergeCustomers?: Resolver<Maybe<ResolversTypes['MergeCustomersPayload']>, ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'input'>>;
   recordConsent?: Resolver<Maybe<ResolversTypes['RecordConsentPayload']>, ParentType, ContextType, RequireFields<MutationRecordConsentArgs, 'input'>>;
   recordInteraction?: Resolver<Maybe<ResolversTypes['RecordInteractionPayload']>, ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'input'>>;
   recordTransaction?: Resolver<Maybe<ResolversTypes['RecordTransactionPayload']>, ParentType, ContextType, RequireFields<MutationRecordTransactionArgs, 'input'>>;
   removeTag?: Resolver<Maybe<ResolversTypes['RemoveTagPayload']>, ParentType, ContextType, RequireFields<MutationRemoveTagArgs, 'input'>>;
   revokeApiKey?: Resolver<Maybe<ResolversTypes['RevokeApiKeyPayload']>, ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  unmergeCustomers?: Resolver<Maybe<ResolversTypes['UnmergeCustomersPayload']>, ParentType, ContextType, RequireFields<MutationUnmergeCustomersArgs, 'mergeId'>>;
   upsertCustomer?: Resolver<Maybe<ResolversTypes['UpsertCustomerPayload']>, ParentType, ContextType, RequireFields<MutationUpsertCustomerArgs, 'input'>>;
 };
 
@@ -2115,10 +2367,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'source'>>;
   customerStats?: Resolver<ResolversTypes['CustomerStats'], ParentType, ContextType, Partial<QueryCustomerStatsArgs>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
+  duplicateCandidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType, Partial<QueryDuplicateCandidatesArgs>>;
   explainCustomerFilter?: Resolver<ResolversTypes['FilterExplanation'], ParentType, ContextType, RequireFields<QueryExplainCustomerFilterArgs, 'filter'>>;
   exportCustomerData?: Resolver<Maybe<ResolversTypes['CustomerDataExport']>, ParentType, ContextType, RequireFields<QueryExportCustomerDataArgs, 'id'>>;
   interactionStats?: Resolver<Array<ResolversTypes['InteractionStatsGroup']>, ParentType, ContextType, Partial<QueryInteractionStatsArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  previewMerge?: Resolver<ResolversTypes['MergePreview'], ParentType, ContextType, RequireFields<QueryPreviewMergeArgs, 'mergedIds' | 'survivorId'>>;
   salesSeries?: Resolver<Array<ResolversTypes['SalesPoint']>, ParentType, ContextType, RequireFields<QuerySalesSeriesArgs, 'from' | 'interval' | 'to'>>;
   tagDefinitions?: Resolver<Array<ResolversTypes['TagDefinition']>, ParentType, ContextType, Partial<QueryTagDefinitionsArgs>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
@@ -2237,6 +2491,11 @@ export type TransactionItemResolvers<ContextType = Context, ParentType extends R
   unitPrice?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
+export type UnmergeCustomersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UnmergeCustomersPayload'] = ResolversParentTypes['UnmergeCustomersPayload']> = {
+  customers?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type UpsertCustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpsertCustomerPayload'] = ResolversParentTypes['UpsertCustomerPayload']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -2270,7 +2529,9 @@ export type Resolvers<ContextType = Context> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerDataExport?: CustomerDataExportResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerMerge?: CustomerMergeResolvers<ContextType>;
   CustomerMetrics?: CustomerMetricsResolvers<ContextType>;
+  CustomerQuality?: CustomerQualityResolvers<ContextType>;
   CustomerStats?: CustomerStatsResolvers<ContextType>;
   CustomerStatsGroup?: CustomerStatsGroupResolvers<ContextType>;
   CustomerTag?: CustomerTagResolvers<ContextType>;
@@ -2278,14 +2539,18 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   DimensionValue?: DimensionValueResolvers<ContextType>;
+  DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   EraseCustomerPayload?: EraseCustomerPayloadResolvers<ContextType>;
   ExternalId?: ExternalIdResolvers<ContextType>;
+  FieldSource?: FieldSourceResolvers<ContextType>;
   FilterExplanation?: FilterExplanationResolvers<ContextType>;
   Interaction?: InteractionResolvers<ContextType>;
   InteractionConnection?: InteractionConnectionResolvers<ContextType>;
   InteractionEdge?: InteractionEdgeResolvers<ContextType>;
   InteractionStatsGroup?: InteractionStatsGroupResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  MergeCustomersPayload?: MergeCustomersPayloadResolvers<ContextType>;
+  MergePreview?: MergePreviewResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
@@ -2307,6 +2572,7 @@ export type Resolvers<ContextType = Context> = {
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
   TransactionEdge?: TransactionEdgeResolvers<ContextType>;
   TransactionItem?: TransactionItemResolvers<ContextType>;
+  UnmergeCustomersPayload?: UnmergeCustomersPayloadResolvers<ContextType>;
   UpsertCustomerPayload?: UpsertCustomerPayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;

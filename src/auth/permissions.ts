@@ -10,12 +10,13 @@ import { commerceRules } from '../modules/commerce/commerce.rules';
 import { serviceRules } from '../modules/service/service.rules';
 import { analyticsRules } from '../modules/analytics/analytics.rules';
 import { adminRules } from '../modules/admin/admin.rules';
+import { ingestRules } from '../modules/ingest/ingest.rules';
 
 /** A domain's fragment of the shield tree: a rule per type, or per field of a type. */
 export type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
 /** The whole tree: the union of every domain's fragment. A field defined twice is a bug. */
-export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules]): RuleTree {
+export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules, ingestRules]): RuleTree {
   const tree: RuleTree = {};
   for (const frag of fragments) {
     for (const [type, rule] of Object.entries(frag)) {

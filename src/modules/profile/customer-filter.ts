@@ -2,6 +2,7 @@ import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzl
 import { customers } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
 import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
+import { completenessSql, validitySql } from '../ingest/quality';
 import type {
   CustomerFilter, DecimalRange, IntRange, InteractionCondition, TagCondition, TimeWindow, TransactionCondition,
 } from '../../__generated__/resolvers-types';
@@ -11,7 +12,7 @@ import type {
  * become bind parameters; table and column names come from this file. Behavioural conditions are
  * correlated subqueries on the (customer_id, occurred_at) indexes of each table.
  */
-export interface FilterOptions { defaultPhoneRegion: string }
+export interface FilterOptions { defaultPhoneRegion: string; ingest?: { blockedValues: readonly string[] } }
 
 const MAX_DEPTH = 6;
 const MAX_CONDITIONS = 60;
@@ -78,6 +79,16 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
   if (f.lifecycleStage) add(f.lifecycleStage.length ? inArray(customers.lifecycleStage, list(f.lifecycleStage, 'lifecycleStage')) : sql`false`);
   if (f.gender) add(f.gender.length ? inArray(customers.gender, list(f.gender, 'gender')) : sql`false`);
   if (f.age) add(ageCondition(f.age, `${path}.age`));
+  if (f.quality) {
+    const ratio = (expr: SQL, r: { min?: number | null; max?: number | null } | null | undefined, field: string) => {
+      if (!r) return;
+      for (const v of [r.min, r.max]) if (v != null && !(v >= 0 && v <= 1)) throw badUserInput(`${path}.quality.${field} bounds must be between 0 and 1`, `${path}.quality.${field}`);
+      if (r.min != null) add(sql`${expr}::float8 >= ${r.min}::float8`);
+      if (r.max != null) add(sql`${expr}::float8 <= ${r.max}::float8`);
+    };
+    ratio(completenessSql(), f.quality.completeness, 'completeness');
+    ratio(validitySql(opts.ingest?.blockedValues ?? []), f.quality.validity, 'validity');
+  }
   if (f.consent) {
     const purpose = f.consent.purpose.trim();
     // Latest decision per purpose; no decision at all compares as NULL, i.e. never GRANTED.
