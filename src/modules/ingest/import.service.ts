@@ -397,7 +397,7 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: stri
     let w: Working;
     if (id) {
       w = working.get(id) ?? load(id);
-      if (rule && !w.isNew) matchedBy[rule] = (matchedBy[rule] ?? 0) + 1;
+      if (rule) matchedBy[rule] = (matchedBy[rule] ?? 0) + 1;
     } else {
       w = { id: randomUUID(), isNew: true, fields: {}, original: {}, originalSources: new Map(), sourceRecords: [], updatedAt: now, sources: new Map(), changed: new Set(), identities: [], rowNo: 0 };
       working.set(w.id, w);
