@@ -58,7 +58,7 @@ export const COLUMNS: Record<Entity, EntityColumns> = {
     columns: new Set([...REF_COLUMNS, 'external_id', 'occurred_at', 'type', 'status', 'channel', 'store', 'currency', 'amount', 'items',
       'item_sku', 'item_product_name', 'item_category', 'item_quantity', 'item_unit_price']),
     aliases: {
-      ...REF_ALIASES, order_id: 'external_id', transaction_id: 'external_id', order_number: 'external_id', date: 'occurred_at', order_date: 'occurred_at',
+      ...REF_ALIASES, order_id: 'external_id', order_no: 'external_id', transaction_id: 'external_id', order_number: 'external_id', date: 'occurred_at', order_date: 'occurred_at',
       created_at: 'occurred_at', total: 'amount', total_amount: 'amount', sku: 'item_sku', product_name: 'item_product_name', product: 'item_product_name',
       item_name: 'item_product_name', category: 'item_category', quantity: 'item_quantity', qty: 'item_quantity', unit_price: 'item_unit_price', price: 'item_unit_price',
     },
@@ -269,10 +269,11 @@ export function cleanTransaction(records: Record<string, unknown>[], opts: Clean
     if (a === null) c.fail('amount', `is not an amount (got "${amountRaw}")`);
     else if (toUnits(a) <= 0n) c.fail('amount', 'must be positive (use type REFUND for money returned)');
     else amount = fromUnits(toUnits(a));
-  } else if (items?.length) {
+  } else if (items?.length && !c.errors.some((e) => e.field.startsWith('item'))) {
     amount = lineTotal(items);
     if (toUnits(amount) <= 0n) c.fail('items', 'the items add up to zero; give a positive amount');
-  } else {
+  } else if (!c.errors.some((e) => e.field.startsWith('item'))) {
+    // Invalid items are reported as such; a missing amount only matters when there are no items at all.
     c.fail('amount', 'give an amount or items');
   }
   return done(c, {

@@ -94,6 +94,21 @@ type AnyClean = CleanCustomer | CleanTransaction | CleanInteraction | CleanTag |
 interface BatchOutcome { stored: number; rejected: Rejection[]; created: number; updated: number; matchedBy?: Partial<Record<MatchRule, number>> }
 
 export async function runImport(db: Db, opts: ImportOptions): Promise<ImportSummary> {
+  if (!opts.dryRun) return importWith(db, opts);
+  // A dry run is one transaction (batches are savepoints in it, so later batches see earlier ones), rolled back at the end.
+  let summary: ImportSummary | null = null;
+  try {
+    await db.transaction(async (tx) => {
+      summary = await importWith(tx as unknown as Db, opts);
+      throw new DryRunRollback();
+    });
+  } catch (e) {
+    if (!(e instanceof DryRunRollback)) throw e;
+  }
+  return summary!;
+}
+
+async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const cols = COLUMNS[opts.entity];
   let bytesRead = 0;
@@ -270,16 +285,14 @@ class ErrorReport {
 
 async function applyBatch(db: Db, opts: ImportOptions, runId: string, batchNo: number, rows: Row<AnyClean>[], dryRun: boolean, counters: repo.RunCounters): Promise<BatchOutcome> {
   let outcome: BatchOutcome | null = null;
-  try {
+  {
     await db.transaction(async (tx) => {
       const out = await applyEntity(tx, opts, runId, batchNo, rows);
       await repo.clearStage(tx, runId, batchNo);
       outcome = out;
-      if (dryRun) throw new DryRunRollback();
+      if (dryRun) return;
       await repo.advanceRun(tx, runId, { rowsRead: counters.rowsRead, stored: counters.stored + out.stored, rejected: counters.rejected + out.rejected.length });
     });
-  } catch (e) {
-    if (!(e instanceof DryRunRollback)) throw e;
   }
   return outcome!;
 }

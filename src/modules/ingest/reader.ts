@@ -123,12 +123,16 @@ export async function openRecords(file: string, opts: ReaderOptions): Promise<Op
   bytes.on('error', (err) => text.destroy(err));
 
   async function* csvRecords(): AsyncGenerator<RawRecord> {
-    const parser = text.pipe(parse({ delimiter: delimiter!, bom: true, relax_column_count: true, skip_empty_lines: true, info: true }));
+    const parser = text.pipe(parse({ delimiter: delimiter!, bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
     let header: string[] | null = null;
     let columns: (string | null)[] = [];
     let rowNo = 0;
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; records: number } }>) {
-      const { record, info } = item;
+    // Line where the next record starts: counted from the raw text of each record (quoted newlines included).
+    let nextLine = 1;
+    for await (const item of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      const { record, raw } = item;
+      const line = nextLine;
+      nextLine += raw.match(/\r\n|\n|\r/g)?.length ?? 0;
       if (!header) {
         header = record.map((h) => h.trim());
         columns = header.map(mapHeader);
@@ -144,8 +148,6 @@ export async function openRecords(file: string, opts: ReaderOptions): Promise<Op
         const col = columns[i];
         if (col) values[col] = v;
       });
-      // csv-parse counts lines up to the end of the record; the record started earlier when it spans lines.
-      const line = Math.max(1, info.lines - 1 - (record.join('').match(/\r\n|\n|\r/g)?.length ?? 0));
       if (record.length !== header.length) {
         yield { rowNo, line, values: {}, original, readError: `expected ${header.length} fields, found ${record.length}` };
       } else {
