@@ -6,6 +6,7 @@ import type { Suite } from './types';
  */
 export const SUITES: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core')).coreSuite,
+  ingest: async () => (await import('./ingest')).ingestSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

@@ -123,7 +123,8 @@ export async function importCommand(argv: string[], deps: ImportCommandDeps): Pr
       privacyHashKey: resolvePrivacyHashKey(config), onProgress: (p) => reporter.progress(p), stopAfterBatches: o.stopAfterBatches,
     });
     reporter.stop();
-    if (o.json) io.out(JSON.stringify(summary));
+    // maxRSS is in KiB: the peak resident memory of this process so far (the benchmark reads it).
+    if (o.json) io.out(JSON.stringify({ ...summary, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
     else printSummary(io, summary);
     return 0;
   } catch (e) {

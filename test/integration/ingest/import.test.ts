@@ -12,7 +12,7 @@ import { dumpAll, fixture, importFile, logicalState, readReport, resetCustomerDa
 
 // One migrated database for the file (migrations are slow on a busy machine); every test starts from empty customer data.
 let db: TestDb;
-beforeAll(async () => { db = await createTestDb(); });
+beforeAll(async () => { db = await createTestDb(); }, 300_000);
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => { await resetCustomerData(db.db); });
 
