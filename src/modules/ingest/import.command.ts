@@ -132,7 +132,9 @@ export async function importCommand(argv: string[], deps: ImportCommandDeps): Pr
     if (e instanceof ImportInterrupted) { io.err(`import: ${e.message}; run the same command again to finish`); return 1; }
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT') { io.err(`import: no such file: ${file}`); return 1; }
-    io.err(`import: error: ${(e as Error).message}`);
+    // Drizzle wraps driver errors ("Failed query: ..."); the driver's message is the useful part.
+    const cause = (e as { cause?: unknown }).cause;
+    io.err(`import: error: ${cause instanceof Error ? cause.message : (e as Error).message.split('\n')[0]}`);
     return 1;
   }
 }

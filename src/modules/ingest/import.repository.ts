@@ -116,7 +116,7 @@ export async function ratesToBase(db: Executor, base: string, pairs: { currency:
       (SELECT a.rate / b.rate FROM
         (SELECT rate FROM currency_rates WHERE currency = k.currency AND base_currency = 'USD' AND valid_from <= k.day ORDER BY valid_from DESC LIMIT 1) a,
         (SELECT rate FROM currency_rates WHERE currency = ${base} AND base_currency = 'USD' AND valid_from <= k.day ORDER BY valid_from DESC LIMIT 1) b)) END::text AS rate
-    FROM unnest(${sql.param(pairs.map((p) => p.currency))}::text[], ${sql.param(pairs.map((p) => p.day))}::date[]) k(currency, day)`);
+    FROM (SELECT u.currency, u.day::date AS day FROM unnest(${sql.param(pairs.map((p) => p.currency))}::text[], ${sql.param(pairs.map((p) => p.day))}::text[]) u(currency, day)) k`);
   for (const r of rows) if (r.rate !== null) out.set(`${r.currency}|${r.day}`, r.rate);
   return out;
 }
