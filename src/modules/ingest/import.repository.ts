@@ -34,11 +34,15 @@ export async function clearStage(db: Executor, runId: string, batch: number): Pr
   await db.execute(sql`DELETE FROM import_staging WHERE run_id = ${runId}::uuid AND batch = ${batch}`);
 }
 
-/** Serializes writers of the same source records (the mutations take the same locks: lockSourceKey). */
+/**
+ * Serializes imports of one kind (two imports of customers must not both create the same person). One
+ * lock per batch, not one per key: thousands of advisory locks in one transaction would eat PostgreSQL's
+ * shared lock table. Mutations lock per key (lockSourceKey); a mutation racing an import on the same new
+ * source key is resolved by the unique index on identities (the import's insert does nothing).
+ */
 export async function lockKeys(db: Executor, kind: string, keys: { source: string; externalId: string }[]): Promise<void> {
   if (!keys.length) return;
-  const texts = [...new Set(keys.map((k) => `${kind}\u001f${k.source}\u001f${k.externalId}`))].sort();
-  await db.execute(sql`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest(${sql.param(texts)}::text[]) k`);
+  await db.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`import\u001f${kind}`}, 0))`);
 }
 
 // ---------------------------------------------------------------------------------------------
