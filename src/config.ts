@@ -60,6 +60,11 @@ const schema = z.object({
   WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SUBSCRIPTION_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  INGEST_MATCH_RULES: z.string().regex(/^(external_id|email|phone)(,(external_id|email|phone))*$/, 'must be a comma-separated list of external_id, email, phone').default('external_id,email,phone'),
+  INGEST_BLOCKED_VALUES: z.string().default('test@test.com,test@example.com,noreply@example.com,none@none.com,no@email.com,0000000000,1234567890,+10000000000,+11111111111'),
+  INGEST_SOURCE_PRIORITY: z.string().regex(/^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$/, 'must be a comma-separated list of source names').default('crm,shop,pos,helpdesk'),
+  INGEST_DATE_ORDER: z.enum(['DMY', 'MDY']).default('DMY'),
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
 });
 
 export type Config = {
@@ -112,6 +117,18 @@ export type Config = {
   subscriptionPollIntervalMs: number;
   /** Longest a subscription event waits for an unrelated long-running transaction (see OutboxFeed). */
   subscriptionMaxLagMs: number;
+  /** Identity resolution and survivorship of imports (src/modules/ingest). */
+  ingest: {
+    /** Order in which incoming customer records are matched to existing ones. */
+    matchRules: ('external_id' | 'email' | 'phone')[];
+    /** Normalized emails and E.164 phones that never match anyone (placeholders such as test@test.com). */
+    blockedValues: string[];
+    /** Sources, most trusted first; a field from a more trusted source wins over a less trusted one. */
+    sourcePriority: string[];
+    /** How ambiguous dates such as 02/03/2025 are read. */
+    dateOrder: 'DMY' | 'MDY';
+    batchSize: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -177,5 +194,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
     subscriptionMaxLagMs: e.SUBSCRIPTION_MAX_LAG_MS,
+    ingest: {
+      matchRules: e.INGEST_MATCH_RULES.split(',') as ('external_id' | 'email' | 'phone')[],
+      blockedValues: e.INGEST_BLOCKED_VALUES.split(',').map((v) => v.trim()).filter(Boolean),
+      sourcePriority: e.INGEST_SOURCE_PRIORITY.split(','),
+      dateOrder: e.INGEST_DATE_ORDER,
+      batchSize: e.INGEST_BATCH_SIZE,
+    },
   };
 }

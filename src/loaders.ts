@@ -3,6 +3,7 @@ import type { Db } from './db/client';
 import { createAnalyticsLoaders } from './modules/analytics/analytics.loaders';
 import { createCommerceLoaders } from './modules/commerce/commerce.loaders';
 import { createCustomer360Loader } from './modules/profile/customer360.service';
+import { createIngestLoaders } from './modules/ingest/ingest.loaders';
 import { createProfileLoaders } from './modules/profile/profile.loaders';
 import { createServiceLoaders } from './modules/service/service.loaders';
 import { createTagLoaders } from './modules/tags/tags.loaders';
@@ -16,6 +17,7 @@ function createDomainLoaders(db: Db, rowScope?: SQL) {
     ...createServiceLoaders(db, rowScope),
     ...createAnalyticsLoaders(db),
     ...createSegmentLoaders(db),
+    ...createIngestLoaders(db),
   };
 }
 

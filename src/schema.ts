@@ -8,6 +8,7 @@ import { adminResolvers } from './modules/admin/admin.resolvers';
 import { analyticsResolvers } from './modules/analytics/analytics.resolvers';
 import { baseResolvers } from './modules/base/base.resolvers';
 import { commerceResolvers } from './modules/commerce/commerce.resolvers';
+import { ingestResolvers } from './modules/ingest/ingest.resolvers';
 import { profileResolvers } from './modules/profile/profile.resolvers';
 import { serviceResolvers } from './modules/service/service.resolvers';
 import { tagResolvers } from './modules/tags/tags.resolvers';
@@ -27,7 +28,7 @@ export function loadTypeDefs(): string[] {
 export function buildBareSchema(): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers],
+    resolvers: [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers, ingestResolvers],
     inheritResolversFromInterfaces: true,
   });
 }

@@ -8,6 +8,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core')).coreSuite,
   scale: async () => (await import('./scale')).scaleSuite,
   tags: async () => (await import('./tags')).tagsSuite,
+  ingest: async () => (await import('./ingest')).ingestSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

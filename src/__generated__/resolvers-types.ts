@@ -9,6 +9,7 @@ import type { CustomerMetricsMapper, TimelineEdgeMapper, TimelineConnectionMappe
 import type { ApiKeyMapper, AuditEntryMapper } from '../modules/admin/admin.mappers';
 import type { SegmentMapper, SegmentEdgeMapper, SegmentConnectionMapper, SegmentMembershipChangeMapper, SegmentMembershipChangeEdgeMapper, SegmentMembershipChangeConnectionMapper } from '../modules/segments/segments.mappers';
 import type { CustomerEventMapper, WebhookMapper, WebhookDeliveryMapper, WebhookDeliveryEdgeMapper, WebhookDeliveryConnectionMapper } from '../modules/automation/automation.mappers';
+import type { CustomerMergeMapper, DuplicateCandidateMapper, MergePreviewMapper, FieldSourceMapper, MergeCustomersPayloadMapper, UnmergeCustomersPayloadMapper } from '../modules/ingest/ingest.mappers';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -377,6 +378,8 @@ export type Customer = Node & {
   email?: Maybe<Scalars['String']['output']>;
   /** Identifiers of this customer in source systems. */
   externalIds: Array<ExternalId>;
+  /** Where each field of the golden record came from (imports and merges record it). */
+  fieldSources: Array<FieldSource>;
   /** Given name. */
   firstName?: Maybe<Scalars['String']['output']>;
   /** Gender. */
@@ -395,6 +398,8 @@ export type Customer = Node & {
   metrics: CustomerMetrics;
   /** Phone number in E.164 format, e.g. `+14155550100`. */
   phone?: Maybe<Scalars['String']['output']>;
+  /** Completeness and validity of this profile. */
+  quality: CustomerQuality;
   /** Segments (not archived) the customer is a member of, by name. */
   segments: Array<Segment>;
   /** Every add, change and removal of the customer's tags (including expiry and merges), newest first. */
@@ -594,6 +599,8 @@ export type CustomerFilter = {
   or?: InputMaybe<Array<CustomerFilter>>;
   /** Exact phone number in any common format (`+1 415-555-0100`, `(415) 555 0100`); national numbers use the default region. */
   phone?: InputMaybe<Scalars['String']['input']>;
+  /** Profile completeness and validity (see `Customer.quality`). */
+  quality?: InputMaybe<QualityCondition>;
   /** Region (state, province) is one of these, case-insensitive. */
   region?: InputMaybe<Array<Scalars['String']['input']>>;
   /** RFM segment is one of these (customers without RFM scores, i.e. no order in the RFM window, never match). */
@@ -612,6 +619,23 @@ export type CustomerGroupBy = {
   dimension: CustomerDimension;
   /** Tag key, required for TAG_VALUE. */
   tagKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A merge of customers, which can be undone. */
+export type CustomerMerge = {
+  __typename?: 'CustomerMerge';
+  /** Opaque id (give it to `unmergeCustomers`). */
+  id: Scalars['ID']['output'];
+  /** When. */
+  mergedAt: Scalars['DateTime']['output'];
+  /** Who merged (user or key id). */
+  mergedBy: Scalars['String']['output'];
+  /** Global ids of the customers merged into the survivor. */
+  mergedCustomerIds: Array<Scalars['ID']['output']>;
+  /** The customer that remained. */
+  survivor?: Maybe<Customer>;
+  /** When the merge was undone; null while it stands. */
+  unmergedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 /** Purchase metrics in the base currency (completed orders minus completed refunds). */
@@ -655,6 +679,19 @@ export type CustomerOrder =
   | 'TOTAL_SPENT_ASC'
   /** Highest net spend first. */
   | 'TOTAL_SPENT_DESC';
+
+/** Data quality of a customer's profile. */
+export type CustomerQuality = {
+  __typename?: 'CustomerQuality';
+  /** Share (0..1) of the ten profile fields that are filled: names, email, phone, birth date, gender, street, city, postal code, country. */
+  completeness: Scalars['Float']['output'];
+  /** Filled fields that fail their check. */
+  invalidFields: Array<Scalars['String']['output']>;
+  /** Profile fields that are empty. */
+  missingFields: Array<Scalars['String']['output']>;
+  /** Share (0..1) of the filled, checkable fields that pass their check (email syntax and not a placeholder, E.164 phone, plausible birth date, ...); 1 when nothing is filled. */
+  validity: Scalars['Float']['output'];
+};
 
 /** Reference to a customer: by global id, or by an identity in a source system. */
 export type CustomerRefInput = {
@@ -776,6 +813,28 @@ export type DimensionValue = {
   value?: Maybe<Scalars['String']['output']>;
 };
 
+/** Two customers that are probably one person. */
+export type DuplicateCandidate = {
+  __typename?: 'DuplicateCandidate';
+  /** The two customers, oldest id first. */
+  customers: Array<Customer>;
+  /** What the two records share. */
+  reasons: Array<DuplicateReason>;
+  /** Likelihood (0..1) combined from the reasons. */
+  score: Scalars['Float']['output'];
+};
+
+/** Why two customers look like the same person. */
+export type DuplicateReason =
+  /** Same birth date (with similar names). */
+  | 'SAME_BIRTH_DATE'
+  /** Same normalized email. */
+  | 'SAME_EMAIL'
+  /** Same phone number (E.164). */
+  | 'SAME_PHONE'
+  /** Similar names and the same birth date or postal code. */
+  | 'SIMILAR_NAME';
+
 /** Input of `eraseCustomer`. */
 export type EraseCustomerInput = {
   /** Global id of the customer. */
@@ -800,6 +859,19 @@ export type ExternalId = {
   externalId: Scalars['String']['output'];
   /** Source system, e.g. `crm`, `shop`, `pos`. */
   source: Scalars['String']['output'];
+};
+
+/** Provenance of one field of the golden record. */
+export type FieldSource = {
+  __typename?: 'FieldSource';
+  /** Field name, e.g. `email`, `phone`, `city`. */
+  field: Scalars['String']['output'];
+  /** Why this value survived. */
+  rule: SurvivorshipRule;
+  /** Source system the value came from, e.g. `crm`. */
+  source: Scalars['String']['output'];
+  /** When that source record was last changed (its `updated_at`, or the import time). */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 /** The planner's estimate for a `CustomerFilter`. */
@@ -1014,6 +1086,40 @@ export type LifecycleStage =
   /** Came back after churning. */
   | 'REACTIVATED';
 
+/** Input of `mergeCustomers`. */
+export type MergeCustomersInput = {
+  /** Global ids of the customers merged into it (1-20). */
+  mergedIds: Array<Scalars['ID']['input']>;
+  /** Global id of the customer that remains. */
+  survivorId: Scalars['ID']['input'];
+};
+
+/** Result of `mergeCustomers`. */
+export type MergeCustomersPayload = {
+  __typename?: 'MergeCustomersPayload';
+  /** The surviving customer after the merge. */
+  customer?: Maybe<Customer>;
+  /** The merge (null when `userErrors` is not empty). */
+  merge?: Maybe<CustomerMerge>;
+  /** Validation problems; nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
+/** What a merge would produce; nothing is written. */
+export type MergePreview = {
+  __typename?: 'MergePreview';
+  /** Where each surviving field would come from. */
+  fieldSources: Array<FieldSource>;
+  /** The customers that would be merged into it and disappear. */
+  merged: Array<Customer>;
+  /** The golden record after survivorship: the survivor's id with the surviving value of each profile field. */
+  result?: Maybe<Customer>;
+  /** The customer that would remain (its id, relations as they are now). */
+  survivor?: Maybe<Customer>;
+  /** Why there is no preview (unknown or repeated ids). */
+  userErrors: Array<UserError>;
+};
+
 /** Input of `mergeTagDefinitions`. */
 export type MergeTagDefinitionsInput = {
   /** Global id of the tag that disappears into the target. */
@@ -1085,6 +1191,12 @@ export type Mutation = {
    * and upserts.
    */
   eraseCustomer?: Maybe<EraseCustomerPayload>;
+  /**
+   * Merge customers into a survivor in one transaction: every related row (identities, consents, tags and tag
+   * events, transactions, interactions, metrics, audit log, and every other table keyed by customer) moves to the
+   * survivor, profile fields follow survivorship, and the prior state is kept so that the merge can be undone.
+   */
+  mergeCustomers?: Maybe<MergeCustomersPayload>;
   /** Merge one tag into another: assignments move, history stays, rules follow, the source is deprecated. */
   mergeTagDefinitions?: Maybe<MergeTagDefinitionsPayload>;
   /** Record a consent decision (appended to the history; the latest decision per purpose is current). */
@@ -1109,6 +1221,8 @@ export type Mutation = {
   revokeApiKey?: Maybe<RevokeApiKeyPayload>;
   /** Re-evaluate an enabled rule now. */
   runTagRule?: Maybe<TagRulePayload>;
+  /** Undo a merge: the customers and their related rows come back exactly as they were before it. */
+  unmergeCustomers?: Maybe<UnmergeCustomersPayload>;
   /** Rename, describe or redefine a segment. */
   updateSegment?: Maybe<SegmentPayload>;
   /** Change name, description, category, allowed values, default TTL or owner. */
@@ -1215,6 +1329,12 @@ export type MutationEraseCustomerArgs = {
 
 
 /** Entry points for writing. */
+export type MutationMergeCustomersArgs = {
+  input: MergeCustomersInput;
+};
+
+
+/** Entry points for writing. */
 export type MutationMergeTagDefinitionsArgs = {
   input: MergeTagDefinitionsInput;
 };
@@ -1289,6 +1409,12 @@ export type MutationRunTagRuleArgs = {
 
 
 /** Entry points for writing. */
+export type MutationUnmergeCustomersArgs = {
+  mergeId: Scalars['ID']['input'];
+};
+
+
+/** Entry points for writing. */
 export type MutationUpdateSegmentArgs = {
   input: UpdateSegmentInput;
 };
@@ -1355,6 +1481,14 @@ export type PiiKind =
   /** A phone number. */
   | 'PHONE';
 
+/** Conditions on `Customer.quality`. */
+export type QualityCondition = {
+  /** Completeness within this range. */
+  completeness?: InputMaybe<RatioRange>;
+  /** Validity within this range. */
+  validity?: InputMaybe<RatioRange>;
+};
+
 /** Entry points for reading the customer graph. */
 export type Query = {
   __typename?: 'Query';
@@ -1374,6 +1508,8 @@ export type Query = {
   customerStats: CustomerStats;
   /** Customers matching a filter and/or a keyword search, in a stable order, paginated with keyset cursors. */
   customers: CustomerConnection;
+  /** Pairs of customers that are probably duplicates, most likely first. */
+  duplicateCandidates: Array<DuplicateCandidate>;
   /** Cost estimate and SQL shape of a filter, without running it (for filter-building UIs). */
   explainCustomerFilter: FilterExplanation;
   /** Everything held about a customer, as JSON (ADMIN). */
@@ -1382,6 +1518,8 @@ export type Query = {
   interactionStats: Array<InteractionStatsGroup>;
   /** Any object by its global id, or null when it does not exist. */
   node?: Maybe<Node>;
+  /** The golden record a merge would produce, without merging. */
+  previewMerge: MergePreview;
   /** Dry run: what applying a saved rule (`id`) or an unsaved one (`input`) would change now. Writes nothing. */
   previewTagRule: TagRulePreview;
   /** Sales per period for the customers matching the filter. */
@@ -1465,6 +1603,14 @@ export type QueryCustomersArgs = {
 
 
 /** Entry points for reading the customer graph. */
+export type QueryDuplicateCandidatesArgs = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minScore?: InputMaybe<Scalars['Float']['input']>;
+};
+
+
+/** Entry points for reading the customer graph. */
 export type QueryExplainCustomerFilterArgs = {
   filter: CustomerFilter;
 };
@@ -1489,6 +1635,13 @@ export type QueryInteractionStatsArgs = {
 /** Entry points for reading the customer graph. */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Entry points for reading the customer graph. */
+export type QueryPreviewMergeArgs = {
+  mergedIds: Array<Scalars['ID']['input']>;
+  survivorId: Scalars['ID']['input'];
 };
 
 
@@ -1557,6 +1710,14 @@ export type QueryWebhookDeliveriesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<WebhookDeliveryStatus>;
   webhookId: Scalars['ID']['input'];
+};
+
+/** A range of ratios (0..1); either bound may be omitted. */
+export type RatioRange = {
+  /** Upper bound (inclusive). */
+  max?: InputMaybe<Scalars['Float']['input']>;
+  /** Lower bound (inclusive). */
+  min?: InputMaybe<Scalars['Float']['input']>;
 };
 
 /** Input of `recordConsent`. */
@@ -1983,6 +2144,19 @@ export type Subscription = {
 export type SubscriptionCustomerEventsArgs = {
   types?: InputMaybe<Array<CustomerEventType>>;
 };
+
+/** How a field's value won its place in the golden record. */
+export type SurvivorshipRule =
+  /** The first value the record ever had (it was created with it). */
+  | 'FIRST_VALUE'
+  /** Chosen by a merge of duplicate customers. */
+  | 'MERGE'
+  /** Filled a field that was empty. */
+  | 'MOST_COMPLETE'
+  /** Came from an equally trusted source with a more recent record. */
+  | 'MOST_RECENT'
+  /** Came from a more trusted source (`INGEST_SOURCE_PRIORITY`). */
+  | 'SOURCE_PRIORITY';
 
 /** How many values of a tag a customer can hold. */
 export type TagCardinality =
@@ -2488,6 +2662,15 @@ export type TransactionType =
   /** Money returned to the customer. */
   | 'REFUND';
 
+/** Result of `unmergeCustomers`. */
+export type UnmergeCustomersPayload = {
+  __typename?: 'UnmergeCustomersPayload';
+  /** The customers as restored: the survivor and every merged customer. */
+  customers: Array<Customer>;
+  /** Problems (unknown merge, already undone, a later merge in the way); nothing was written when this is not empty. */
+  userErrors: Array<UserError>;
+};
+
 /** Input of `updateSegment`; fields left out are kept. */
 export type UpdateSegmentInput = {
   /** New description. */
@@ -2838,8 +3021,10 @@ export type ResolversTypes = {
   CustomerEventType: CustomerEventType;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
+  CustomerMerge: ResolverTypeWrapper<CustomerMergeMapper>;
   CustomerMetrics: ResolverTypeWrapper<CustomerMetricsMapper>;
   CustomerOrder: CustomerOrder;
+  CustomerQuality: ResolverTypeWrapper<CustomerQuality>;
   CustomerRefInput: CustomerRefInput;
   CustomerSelectionInput: CustomerSelectionInput;
   CustomerStats: ResolverTypeWrapper<CustomerStats>;
@@ -2854,9 +3039,12 @@ export type ResolversTypes = {
   DeleteWebhookPayload: ResolverTypeWrapper<DeleteWebhookPayload>;
   DeprecateTagDefinitionInput: DeprecateTagDefinitionInput;
   DimensionValue: ResolverTypeWrapper<DimensionValue>;
+  DuplicateCandidate: ResolverTypeWrapper<DuplicateCandidateMapper>;
+  DuplicateReason: DuplicateReason;
   EraseCustomerInput: EraseCustomerInput;
   EraseCustomerPayload: ResolverTypeWrapper<EraseCustomerPayload>;
   ExternalId: ResolverTypeWrapper<ExternalId>;
+  FieldSource: ResolverTypeWrapper<FieldSourceMapper>;
   FilterExplanation: ResolverTypeWrapper<FilterExplanation>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Gender: Gender;
@@ -2877,6 +3065,9 @@ export type ResolversTypes = {
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LifecycleChange: ResolverTypeWrapper<LifecycleChangeMapper>;
   LifecycleStage: LifecycleStage;
+  MergeCustomersInput: MergeCustomersInput;
+  MergeCustomersPayload: ResolverTypeWrapper<MergeCustomersPayloadMapper>;
+  MergePreview: ResolverTypeWrapper<MergePreviewMapper>;
   MergeTagDefinitionsInput: MergeTagDefinitionsInput;
   MergeTagDefinitionsPayload: ResolverTypeWrapper<Omit<MergeTagDefinitionsPayload, 'source' | 'target'> & { source?: Maybe<ResolversTypes['TagDefinition']>, target?: Maybe<ResolversTypes['TagDefinition']> }>;
   Money: ResolverTypeWrapper<Money>;
@@ -2884,7 +3075,9 @@ export type ResolversTypes = {
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PiiKind: PiiKind;
+  QualityCondition: QualityCondition;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RatioRange: RatioRange;
   RecordConsentInput: RecordConsentInput;
   RecordConsentPayload: ResolverTypeWrapper<Omit<RecordConsentPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   RecordInteractionInput: RecordInteractionInput;
@@ -2918,6 +3111,7 @@ export type ResolversTypes = {
   Sentiment: Sentiment;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SurvivorshipRule: SurvivorshipRule;
   TagCardinality: TagCardinality;
   TagCategory: TagCategory;
   TagChange: ResolverTypeWrapper<TagChangeMapper>;
@@ -2954,6 +3148,7 @@ export type ResolversTypes = {
   TransactionItemInput: TransactionItemInput;
   TransactionStatus: TransactionStatus;
   TransactionType: TransactionType;
+  UnmergeCustomersPayload: ResolverTypeWrapper<UnmergeCustomersPayloadMapper>;
   UpdateSegmentInput: UpdateSegmentInput;
   UpdateTagDefinitionInput: UpdateTagDefinitionInput;
   UpdateTagRuleInput: UpdateTagRuleInput;
@@ -3001,7 +3196,9 @@ export type ResolversParentTypes = {
   CustomerEvent: CustomerEventMapper;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
+  CustomerMerge: CustomerMergeMapper;
   CustomerMetrics: CustomerMetricsMapper;
+  CustomerQuality: CustomerQuality;
   CustomerRefInput: CustomerRefInput;
   CustomerSelectionInput: CustomerSelectionInput;
   CustomerStats: CustomerStats;
@@ -3016,9 +3213,11 @@ export type ResolversParentTypes = {
   DeleteWebhookPayload: DeleteWebhookPayload;
   DeprecateTagDefinitionInput: DeprecateTagDefinitionInput;
   DimensionValue: DimensionValue;
+  DuplicateCandidate: DuplicateCandidateMapper;
   EraseCustomerInput: EraseCustomerInput;
   EraseCustomerPayload: EraseCustomerPayload;
   ExternalId: ExternalId;
+  FieldSource: FieldSourceMapper;
   FilterExplanation: FilterExplanation;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
@@ -3031,13 +3230,18 @@ export type ResolversParentTypes = {
   InteractionStatsGroup: InteractionStatsGroup;
   JSON: Scalars['JSON']['output'];
   LifecycleChange: LifecycleChangeMapper;
+  MergeCustomersInput: MergeCustomersInput;
+  MergeCustomersPayload: MergeCustomersPayloadMapper;
+  MergePreview: MergePreviewMapper;
   MergeTagDefinitionsInput: MergeTagDefinitionsInput;
   MergeTagDefinitionsPayload: Omit<MergeTagDefinitionsPayload, 'source' | 'target'> & { source?: Maybe<ResolversParentTypes['TagDefinition']>, target?: Maybe<ResolversParentTypes['TagDefinition']> };
   Money: Money;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
+  QualityCondition: QualityCondition;
   Query: Record<PropertyKey, never>;
+  RatioRange: RatioRange;
   RecordConsentInput: RecordConsentInput;
   RecordConsentPayload: Omit<RecordConsentPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   RecordInteractionInput: RecordInteractionInput;
@@ -3091,6 +3295,7 @@ export type ResolversParentTypes = {
   TransactionEdge: TransactionEdgeMapper;
   TransactionItem: TransactionItemMapper;
   TransactionItemInput: TransactionItemInput;
+  UnmergeCustomersPayload: UnmergeCustomersPayloadMapper;
   UpdateSegmentInput: UpdateSegmentInput;
   UpdateTagDefinitionInput: UpdateTagDefinitionInput;
   UpdateTagRuleInput: UpdateTagRuleInput;
@@ -3210,6 +3415,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   externalIds?: Resolver<Array<ResolversTypes['ExternalId']>, ParentType, ContextType>;
+  fieldSources?: Resolver<Array<ResolversTypes['FieldSource']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['Gender']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -3219,6 +3425,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   lifecycleStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
   metrics?: Resolver<ResolversTypes['CustomerMetrics'], ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  quality?: Resolver<ResolversTypes['CustomerQuality'], ParentType, ContextType>;
   segments?: Resolver<Array<ResolversTypes['Segment']>, ParentType, ContextType>;
   tagHistory?: Resolver<Array<ResolversTypes['TagChange']>, ParentType, ContextType, Partial<CustomerTagHistoryArgs>>;
   tags?: Resolver<Array<ResolversTypes['CustomerTag']>, ParentType, ContextType, Partial<CustomerTagsArgs>>;
@@ -3259,6 +3466,15 @@ export type CustomerEventResolvers<ContextType = Context, ParentType extends Res
   value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type CustomerMergeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMerge'] = ResolversParentTypes['CustomerMerge']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mergedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  mergedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  mergedCustomerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  survivor?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  unmergedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type CustomerMetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMetrics'] = ResolversParentTypes['CustomerMetrics']> = {
   averageOrderValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   firstPurchaseAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -3266,6 +3482,13 @@ export type CustomerMetricsResolvers<ContextType = Context, ParentType extends R
   orderCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rfm?: Resolver<Maybe<ResolversTypes['Rfm']>, ParentType, ContextType>;
   totalSpent?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type CustomerQualityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerQuality'] = ResolversParentTypes['CustomerQuality']> = {
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  invalidFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  missingFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type CustomerStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerStats'] = ResolversParentTypes['CustomerStats']> = {
@@ -3323,6 +3546,12 @@ export type DimensionValueResolvers<ContextType = Context, ParentType extends Re
   value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type DuplicateCandidateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DuplicateCandidate'] = ResolversParentTypes['DuplicateCandidate']> = {
+  customers?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  reasons?: Resolver<Array<ResolversTypes['DuplicateReason']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type EraseCustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EraseCustomerPayload'] = ResolversParentTypes['EraseCustomerPayload']> = {
   erased?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -3331,6 +3560,13 @@ export type EraseCustomerPayloadResolvers<ContextType = Context, ParentType exte
 export type ExternalIdResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExternalId'] = ResolversParentTypes['ExternalId']> = {
   externalId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FieldSourceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FieldSource'] = ResolversParentTypes['FieldSource']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['SurvivorshipRule'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type FilterExplanationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FilterExplanation'] = ResolversParentTypes['FilterExplanation']> = {
@@ -3389,6 +3625,20 @@ export type LifecycleChangeResolvers<ContextType = Context, ParentType extends R
   toStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
 };
 
+export type MergeCustomersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergeCustomersPayload'] = ResolversParentTypes['MergeCustomersPayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  merge?: Resolver<Maybe<ResolversTypes['CustomerMerge']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type MergePreviewResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergePreview'] = ResolversParentTypes['MergePreview']> = {
+  fieldSources?: Resolver<Array<ResolversTypes['FieldSource']>, ParentType, ContextType>;
+  merged?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  result?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  survivor?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type MergeTagDefinitionsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergeTagDefinitionsPayload'] = ResolversParentTypes['MergeTagDefinitionsPayload']> = {
   dropped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   moved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -3419,6 +3669,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   disableTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationDisableTagRuleArgs, 'id'>>;
   enableTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationEnableTagRuleArgs, 'id'>>;
   eraseCustomer?: Resolver<Maybe<ResolversTypes['EraseCustomerPayload']>, ParentType, ContextType, RequireFields<MutationEraseCustomerArgs, 'input'>>;
+  mergeCustomers?: Resolver<Maybe<ResolversTypes['MergeCustomersPayload']>, ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'input'>>;
   mergeTagDefinitions?: Resolver<Maybe<ResolversTypes['MergeTagDefinitionsPayload']>, ParentType, ContextType, RequireFields<MutationMergeTagDefinitionsArgs, 'input'>>;
   recordConsent?: Resolver<Maybe<ResolversTypes['RecordConsentPayload']>, ParentType, ContextType, RequireFields<MutationRecordConsentArgs, 'input'>>;
   recordInteraction?: Resolver<Maybe<ResolversTypes['RecordInteractionPayload']>, ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'input'>>;
@@ -3431,6 +3682,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   replayWebhookEvents?: Resolver<Maybe<ResolversTypes['ReplayWebhookEventsPayload']>, ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'since' | 'webhookId'>>;
   revokeApiKey?: Resolver<Maybe<ResolversTypes['RevokeApiKeyPayload']>, ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   runTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationRunTagRuleArgs, 'id'>>;
+  unmergeCustomers?: Resolver<Maybe<ResolversTypes['UnmergeCustomersPayload']>, ParentType, ContextType, RequireFields<MutationUnmergeCustomersArgs, 'mergeId'>>;
   updateSegment?: Resolver<Maybe<ResolversTypes['SegmentPayload']>, ParentType, ContextType, RequireFields<MutationUpdateSegmentArgs, 'input'>>;
   updateTagDefinition?: Resolver<Maybe<ResolversTypes['TagDefinitionPayload']>, ParentType, ContextType, RequireFields<MutationUpdateTagDefinitionArgs, 'input'>>;
   updateTagRule?: Resolver<Maybe<ResolversTypes['TagRulePayload']>, ParentType, ContextType, RequireFields<MutationUpdateTagRuleArgs, 'input'>>;
@@ -3458,10 +3710,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'source'>>;
   customerStats?: Resolver<ResolversTypes['CustomerStats'], ParentType, ContextType, Partial<QueryCustomerStatsArgs>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
+  duplicateCandidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType, Partial<QueryDuplicateCandidatesArgs>>;
   explainCustomerFilter?: Resolver<ResolversTypes['FilterExplanation'], ParentType, ContextType, RequireFields<QueryExplainCustomerFilterArgs, 'filter'>>;
   exportCustomerData?: Resolver<Maybe<ResolversTypes['CustomerDataExport']>, ParentType, ContextType, RequireFields<QueryExportCustomerDataArgs, 'id'>>;
   interactionStats?: Resolver<Array<ResolversTypes['InteractionStatsGroup']>, ParentType, ContextType, Partial<QueryInteractionStatsArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  previewMerge?: Resolver<ResolversTypes['MergePreview'], ParentType, ContextType, RequireFields<QueryPreviewMergeArgs, 'mergedIds' | 'survivorId'>>;
   previewTagRule?: Resolver<ResolversTypes['TagRulePreview'], ParentType, ContextType, Partial<QueryPreviewTagRuleArgs>>;
   salesSeries?: Resolver<Array<ResolversTypes['SalesPoint']>, ParentType, ContextType, RequireFields<QuerySalesSeriesArgs, 'from' | 'interval' | 'to'>>;
   segment?: Resolver<ResolversTypes['Segment'], ParentType, ContextType, RequireFields<QuerySegmentArgs, 'id'>>;
@@ -3774,6 +4028,11 @@ export type TransactionItemResolvers<ContextType = Context, ParentType extends R
   unitPrice?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
+export type UnmergeCustomersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UnmergeCustomersPayload'] = ResolversParentTypes['UnmergeCustomersPayload']> = {
+  customers?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type UpsertCustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpsertCustomerPayload'] = ResolversParentTypes['UpsertCustomerPayload']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -3849,7 +4108,9 @@ export type Resolvers<ContextType = Context> = {
   CustomerDataExport?: CustomerDataExportResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerEvent?: CustomerEventResolvers<ContextType>;
+  CustomerMerge?: CustomerMergeResolvers<ContextType>;
   CustomerMetrics?: CustomerMetricsResolvers<ContextType>;
+  CustomerQuality?: CustomerQualityResolvers<ContextType>;
   CustomerStats?: CustomerStatsResolvers<ContextType>;
   CustomerStatsGroup?: CustomerStatsGroupResolvers<ContextType>;
   CustomerTag?: CustomerTagResolvers<ContextType>;
@@ -3859,8 +4120,10 @@ export type Resolvers<ContextType = Context> = {
   DeleteSegmentPayload?: DeleteSegmentPayloadResolvers<ContextType>;
   DeleteWebhookPayload?: DeleteWebhookPayloadResolvers<ContextType>;
   DimensionValue?: DimensionValueResolvers<ContextType>;
+  DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   EraseCustomerPayload?: EraseCustomerPayloadResolvers<ContextType>;
   ExternalId?: ExternalIdResolvers<ContextType>;
+  FieldSource?: FieldSourceResolvers<ContextType>;
   FilterExplanation?: FilterExplanationResolvers<ContextType>;
   Interaction?: InteractionResolvers<ContextType>;
   InteractionConnection?: InteractionConnectionResolvers<ContextType>;
@@ -3868,6 +4131,8 @@ export type Resolvers<ContextType = Context> = {
   InteractionStatsGroup?: InteractionStatsGroupResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   LifecycleChange?: LifecycleChangeResolvers<ContextType>;
+  MergeCustomersPayload?: MergeCustomersPayloadResolvers<ContextType>;
+  MergePreview?: MergePreviewResolvers<ContextType>;
   MergeTagDefinitionsPayload?: MergeTagDefinitionsPayloadResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -3913,6 +4178,7 @@ export type Resolvers<ContextType = Context> = {
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
   TransactionEdge?: TransactionEdgeResolvers<ContextType>;
   TransactionItem?: TransactionItemResolvers<ContextType>;
+  UnmergeCustomersPayload?: UnmergeCustomersPayloadResolvers<ContextType>;
   UpsertCustomerPayload?: UpsertCustomerPayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;

@@ -12,12 +12,13 @@ import { analyticsRules } from '../modules/analytics/analytics.rules';
 import { adminRules } from '../modules/admin/admin.rules';
 import { segmentRules } from '../modules/segments/segments.rules';
 import { automationRules } from '../modules/automation/automation.rules';
+import { ingestRules } from '../modules/ingest/ingest.rules';
 
 /** A domain's fragment of the shield tree: a rule per type, or per field of a type. */
 export type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
 /** The whole tree: the union of every domain's fragment. A field defined twice is a bug. */
-export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules, segmentRules, automationRules]): RuleTree {
+export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules, segmentRules, automationRules, ingestRules]): RuleTree {
   const tree: RuleTree = {};
   for (const frag of fragments) {
     for (const [type, rule] of Object.entries(frag)) {

@@ -4,3 +4,4 @@ export * from './commerce';
 export * from './service';
 export * from './admin';
 export * from './segments';
+export * from './ingest';

@@ -3,6 +3,7 @@ import { customers } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
+import { completenessSql, validitySql } from '../ingest/quality';
 import type {
   CustomerFilter, DecimalRange, IntRange, InteractionCondition, SegmentCondition, TagCondition, TimeWindow, TransactionCondition,
 } from '../../__generated__/resolvers-types';
@@ -26,6 +27,8 @@ export interface FilterOptions {
    * per-customer form stays the default because it is cheaper for pages and single customers.
    */
   setBased?: boolean;
+  /** Placeholder values (test@test.com, 0000000000) that do not count as valid contact data (quality condition). */
+  ingest?: { blockedValues: readonly string[] };
 }
 
 /** `now` as SQL: the given instant as a bind parameter, or the statement's now(). */
@@ -96,6 +99,16 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
   if (f.lifecycleStage) add(f.lifecycleStage.length ? inArray(customers.lifecycleStage, list(f.lifecycleStage, 'lifecycleStage')) : sql`false`);
   if (f.gender) add(f.gender.length ? inArray(customers.gender, list(f.gender, 'gender')) : sql`false`);
   if (f.age) add(ageCondition(f.age, `${path}.age`, opts));
+  if (f.quality) {
+    const ratio = (expr: SQL, r: { min?: number | null; max?: number | null } | null | undefined, field: string) => {
+      if (!r) return;
+      for (const v of [r.min, r.max]) if (v != null && !(v >= 0 && v <= 1)) throw badUserInput(`${path}.quality.${field} bounds must be between 0 and 1`, `${path}.quality.${field}`);
+      if (r.min != null) add(sql`${expr}::float8 >= ${r.min}::float8`);
+      if (r.max != null) add(sql`${expr}::float8 <= ${r.max}::float8`);
+    };
+    ratio(completenessSql(), f.quality.completeness, 'completeness');
+    ratio(validitySql(opts.ingest?.blockedValues ?? []), f.quality.validity, 'validity');
+  }
   if (f.consent) {
     const purpose = f.consent.purpose.trim();
     // Latest decision per purpose; no decision at all compares as NULL, i.e. never GRANTED.
