@@ -12,6 +12,7 @@ import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
 import { compileCustomerFilter } from './modules/profile/customer-filter';
 import { resolveAuthSettings } from './auth/token';
+import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import type { Config } from './config';
 import type { Context } from './context';
@@ -53,6 +54,8 @@ export interface GatewayServer {
 /** Builds the Apollo server and its HTTP front; does not listen (tests and index.ts do). */
 export async function buildServer({ config, db, logger, shield = true, privacy = true }: BuildServerOptions): Promise<GatewayServer> {
   const auth = resolveAuthSettings(config);
+  // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts).
+  configureFieldEncryption(resolveKeyring(config));
   const dev = config.nodeEnv === 'development';
   const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config) });
   const armor = armorProtection(config);
