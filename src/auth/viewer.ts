@@ -91,8 +91,9 @@ async function keyFor(auth: AuthSettings, header: JWTHeaderParameters, token: Pa
   try {
     return await auth.publicKeys(header, token);
   } catch (e) {
-    if (e instanceof joseErrors.JOSEError) throw e;
-    // fetch() failures (connection refused, DNS) of the remote key set.
+    // The generic JOSEError (ERR_JOSE_GENERIC) is the key set endpoint failing (non-200, not JSON).
+    if (e instanceof joseErrors.JOSEError && e.code !== 'ERR_JOSE_GENERIC') throw e;
+    // And fetch() failures (connection refused, DNS) of the remote key set.
     throw new JwksUnavailable(e instanceof Error ? e.message : String(e));
   }
 }
