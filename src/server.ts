@@ -19,7 +19,7 @@ import type { Context } from './context';
 import { queryStats, type Db } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
 import { isErrorCode, rateLimited } from './errors';
-import { ARMOR_REJECTION, armorProtection, costBudgetPlugin } from './auth/limits';
+import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
 import { createLoaders } from './loaders';
 import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
@@ -79,6 +79,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       requestLogPlugin(logger),
       inputGuardPlugin<Context>(),
       introspectionGuardPlugin<Context>(),
+      suggestionGuardPlugin(),
       ...(armor.plugins as ApolloServerPlugin<Context>[]),
       costBudgetPlugin(schema, config),
       auditPlugin(auditWriter),
