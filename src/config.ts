@@ -124,7 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     issues.push('ENCRYPTION_ACTIVE_KEY: set ENCRYPTION_KEYS too');
   }
   if (cleaned.NODE_ENV === 'production') {
-    if (!cleaned.JWT_SECRET && algorithms.some(isHmac)) issues.push('JWT_SECRET: required when NODE_ENV=production (or accept only asymmetric JWT_ALGORITHMS)');
+    if (!cleaned.JWT_SECRET && algorithms.some(isHmac)) issues.push('JWT_SECRET: required when NODE_ENV=production');
     if (!cleaned.PRIVACY_HASH_KEY) issues.push('PRIVACY_HASH_KEY: required when NODE_ENV=production');
     if (!cleaned.ENCRYPTION_KEYS) issues.push('ENCRYPTION_KEYS: required when NODE_ENV=production');
   }
