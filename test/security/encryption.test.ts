@@ -189,5 +189,5 @@ describe('migration 0013 on a database with data (PGlite)', () => {
     } finally {
       await handle.close();
     }
-  });
+  }, 180_000);
 });
