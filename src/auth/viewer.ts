@@ -33,12 +33,15 @@ export interface AuthSettings {
  * jose imports a raw Uint8Array secret into WebCrypto on every call; import it once per secret
  * (measured: the per-request import was a visible share of CPU under load).
  */
-const importedKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
-function verificationKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
-  let key = importedKeys.get(secret);
+const importedKeys = new WeakMap<Uint8Array, Map<string, Promise<webcrypto.CryptoKey>>>();
+const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+function verificationKey(secret: Uint8Array, alg: string): Promise<webcrypto.CryptoKey> {
+  let perAlg = importedKeys.get(secret);
+  if (!perAlg) { perAlg = new Map(); importedKeys.set(secret, perAlg); }
+  let key = perAlg.get(alg);
   if (!key) {
-    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-    importedKeys.set(secret, key);
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: HMAC_HASH[alg] ?? 'SHA-256' }, false, ['verify']);
+    perAlg.set(alg, key);
   }
   return key;
 }
@@ -85,7 +88,7 @@ class JwksUnavailable extends Error {}
 async function keyFor(auth: AuthSettings, header: JWTHeaderParameters, token: Parameters<JWTVerifyGetKey>[1]) {
   if (header.alg?.startsWith('HS')) {
     if (!auth.secret) throw unauthenticated('Invalid token');
-    return verificationKey(auth.secret);
+    return verificationKey(auth.secret, header.alg);
   }
   if (!auth.publicKeys) throw unauthenticated('Invalid token');
   try {

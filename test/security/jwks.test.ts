@@ -186,6 +186,14 @@ describe('JWT with offline public keys (JWKS file, PEM) and the algorithm allow-
     expect(await outcome(auth, await app.token('ADMIN'))).toBe('UNAUTHENTICATED');
   });
 
+  it('verifies HS512 when it is the allowed HMAC algorithm, and then refuses HS256', async () => {
+    const auth = settings({ JWT_ALGORITHMS: 'HS512' });
+    const hs512 = await new SignJWT({ role: 'ANALYST' }).setProtectedHeader({ alg: 'HS512' }).setSubject('hs512-user')
+      .setIssuer(app.auth.issuer).setAudience(app.auth.audience).setIssuedAt().setExpirationTime('10m').sign(app.auth.secret);
+    expect(await outcome(auth, hs512)).toBe('user:hs512-user:ANALYST');
+    expect(await outcome(auth, await app.token('ADMIN'))).toBe('UNAUTHENTICATED');
+  });
+
   it('rejects configurations that would accept unverifiable or unsafe algorithms', () => {
     expect(() => loadConfig({ JWT_ALGORITHMS: 'none' })).toThrow(/JWT_ALGORITHMS: none is not supported/);
     expect(() => loadConfig({ JWT_ALGORITHMS: 'RS256' })).toThrow(/asymmetric algorithms need JWT_JWKS_URL/);
