@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
+    // The process keyring of the encrypted columns (src/lib/crypto.ts), as the server sets it.
+    setupFiles: ['test/helpers/encryption.ts'],
     testTimeout: 30_000,
     // Migrating a fresh PGlite per file takes seconds, more on a busy machine.
     hookTimeout: 180_000,

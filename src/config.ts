@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KeyringError, parseKeyring } from './lib/crypto';
 
 /**
  * The only place that reads the environment. Every problem is reported at once
@@ -21,6 +22,14 @@ const schema = z.object({
   PRIVACY_HASH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).default('customer360'),
   JWT_AUDIENCE: z.string().min(1).default('customer360-gateway'),
+  JWT_ALGORITHMS: z.string().regex(/^\s*[A-Z0-9]+(\s*,\s*[A-Z0-9]+)*\s*$/, 'must be a comma-separated list such as RS256,ES256').optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_JWKS_FILE: z.string().min(1).optional(),
+  JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  JWT_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  ENCRYPTION_KEYS: z.string().min(1).optional(),
+  ENCRYPTION_ACTIVE_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
@@ -78,7 +87,16 @@ export type Config = {
   pgliteDir: string;
   baseCurrency: string;
   defaultPhoneRegion: string;
-  auth: { jwtSecret: string | undefined; issuer: string; audience: string };
+  auth: {
+    jwtSecret: string | undefined; issuer: string; audience: string;
+    /** Accepted `alg` values; nothing else verifies (no `none`, no algorithm the key was not meant for). */
+    algorithms: JwtAlgorithm[];
+    /** Public keys of asymmetric tokens: a remote JWKS (cached, refetched on an unknown kid), a JWKS file or a PEM key. */
+    jwksUrl: string | undefined; jwksFile: string | undefined; publicKeyFile: string | undefined;
+    jwksCooldownMs: number; jwksCacheMaxAgeMs: number;
+  };
+  /** AES-256-GCM keys of the encrypted columns (`kid:base64,...`) and the one new values use; a dev key in the data directory when unset (not in production). */
+  encryption: { keys: string | undefined; activeKey: string | undefined };
   /** HMAC key of HASH-policy pseudonyms; a dev key in the data directory when unset (not in production). */
   privacyHashKey: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -131,6 +149,10 @@ export type Config = {
   };
 };
 
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+const isHmac = (a: string) => a.startsWith('HS');
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
@@ -144,9 +166,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = schema.safeParse(cleaned);
   const issues = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   // Cross-field rules run on the raw values too, so every problem is reported in one go.
+  const keySources = ['JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_PUBLIC_KEY_FILE'].filter((k) => cleaned[k]);
+  if (keySources.length > 1) issues.push(`${keySources.join(', ')}: set only one source of public keys`);
+  // Default: HS256 with the shared secret, or the common asymmetric algorithms when public keys are configured.
+  const algorithms = (cleaned.JWT_ALGORITHMS ?? (keySources.length ? 'RS256,ES256' : 'HS256')).split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of algorithms) {
+    if (!(JWT_ALGORITHMS as readonly string[]).includes(a)) issues.push(`JWT_ALGORITHMS: ${a} is not supported (one of ${JWT_ALGORITHMS.join(', ')}; never "none")`);
+  }
+  if (algorithms.some((a) => !isHmac(a)) && !keySources.length) issues.push('JWT_ALGORITHMS: asymmetric algorithms need JWT_JWKS_URL, JWT_JWKS_FILE or JWT_PUBLIC_KEY_FILE');
+  if (cleaned.ENCRYPTION_KEYS) {
+    try {
+      parseKeyring(cleaned.ENCRYPTION_KEYS, cleaned.ENCRYPTION_ACTIVE_KEY);
+    } catch (e) {
+      issues.push(`ENCRYPTION_KEYS: ${e instanceof KeyringError ? e.message : String(e)}`);
+    }
+  } else if (cleaned.ENCRYPTION_ACTIVE_KEY) {
+    issues.push('ENCRYPTION_ACTIVE_KEY: set ENCRYPTION_KEYS too');
+  }
   if (cleaned.NODE_ENV === 'production') {
-    if (!cleaned.JWT_SECRET) issues.push('JWT_SECRET: required when NODE_ENV=production');
+    if (!cleaned.JWT_SECRET && algorithms.some(isHmac)) issues.push('JWT_SECRET: required when NODE_ENV=production');
     if (!cleaned.PRIVACY_HASH_KEY) issues.push('PRIVACY_HASH_KEY: required when NODE_ENV=production');
+    if (!cleaned.ENCRYPTION_KEYS) issues.push('ENCRYPTION_KEYS: required when NODE_ENV=production');
   }
   if (parsed.success && !(parsed.data.LIFECYCLE_NEW_DAYS <= parsed.data.LIFECYCLE_ACTIVE_DAYS && parsed.data.LIFECYCLE_ACTIVE_DAYS < parsed.data.LIFECYCLE_CHURN_DAYS)) {
     issues.push('LIFECYCLE_*_DAYS: need LIFECYCLE_NEW_DAYS <= LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_CHURN_DAYS');
@@ -163,7 +203,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pgliteDir: e.PGLITE_DIR,
     baseCurrency: e.BASE_CURRENCY,
     defaultPhoneRegion: e.DEFAULT_PHONE_REGION,
-    auth: { jwtSecret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    auth: {
+      jwtSecret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, algorithms: algorithms as JwtAlgorithm[],
+      jwksUrl: e.JWT_JWKS_URL, jwksFile: e.JWT_JWKS_FILE, publicKeyFile: e.JWT_PUBLIC_KEY_FILE,
+      jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS, jwksCacheMaxAgeMs: e.JWT_JWKS_CACHE_MAX_AGE_MS,
+    },
+    encryption: { keys: e.ENCRYPTION_KEYS, activeKey: e.ENCRYPTION_ACTIVE_KEY },
     privacyHashKey: e.PRIVACY_HASH_KEY,
     logLevel: e.LOG_LEVEL,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

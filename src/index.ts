@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDb } from './db/client';
 import { migrateDb } from './db/migrate';
+import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { createLogger } from './logger';
+import { encryptRemainingPlaintext } from './modules/admin/keys.service';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
 import { startTagScheduler } from './modules/tags/tag-jobs.service';
 import { buildServer } from './server';
@@ -24,6 +26,10 @@ async function main(): Promise<void> {
   logger.info({ driver: handle.driver, ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
   await migrateDb(handle);
   logger.info('migrations applied');
+  const keyring = resolveKeyring(config);
+  configureFieldEncryption(keyring);
+  const encrypted = await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => logger.info(data, msg));
+  if (encrypted) logger.info({ rows: encrypted }, 'plaintext values encrypted');
   await seedIfEmpty(handle, config, logger);
 
   const server = await buildServer({ config, db: handle.db, logger });

@@ -12,13 +12,14 @@ import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
 import { compileCustomerFilter } from './modules/profile/customer-filter';
 import { resolveAuthSettings } from './auth/token';
+import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import type { Config } from './config';
 import type { Context } from './context';
 import { queryStats, type Db } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
 import { isErrorCode, rateLimited } from './errors';
-import { ARMOR_REJECTION, armorProtection, costBudgetPlugin } from './auth/limits';
+import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
 import { createLoaders } from './loaders';
 import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
@@ -54,6 +55,8 @@ export interface GatewayServer {
 /** Builds the Apollo server and its HTTP front; does not listen (tests and index.ts do). */
 export async function buildServer({ config, db, logger, shield = true, privacy = true }: BuildServerOptions): Promise<GatewayServer> {
   const auth = resolveAuthSettings(config);
+  // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts).
+  configureFieldEncryption(resolveKeyring(config));
   const dev = config.nodeEnv === 'development';
   const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config) });
   const armor = armorProtection(config);
@@ -77,6 +80,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       requestLogPlugin(logger),
       inputGuardPlugin<Context>(),
       introspectionGuardPlugin<Context>(),
+      suggestionGuardPlugin(),
       ...(armor.plugins as ApolloServerPlugin<Context>[]),
       costBudgetPlugin(schema, config),
       auditPlugin(auditWriter),

@@ -1,6 +1,9 @@
 import postgres from 'postgres';
 import { openDb, type DbHandle } from '../../src/db/client';
 import { migrateDb } from '../../src/db/migrate';
+import { configureFieldEncryption, parseKeyring } from '../../src/lib/crypto';
+import { encryptRemainingPlaintext } from '../../src/modules/admin/keys.service';
+import { BENCH_ENCRYPTION_KEYS } from './env';
 import type { Log } from './log';
 
 /** The bench database's name and a URL of the same server's `postgres` database (to create it). */
@@ -45,6 +48,10 @@ export async function openBenchDb(databaseUrl: string): Promise<DbHandle> {
 
 export async function migrate(handle: DbHandle): Promise<void> {
   await migrateDb(handle);
+  // A bench database seeded before migration 0013 holds plaintext: encrypt it as the gateway's start-up would.
+  const keyring = parseKeyring(BENCH_ENCRYPTION_KEYS);
+  configureFieldEncryption(keyring);
+  await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => process.stderr.write(`${msg} ${JSON.stringify(data)}\n`));
 }
 
 export interface DatasetSize {

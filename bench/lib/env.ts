@@ -9,6 +9,9 @@ export const BENCH_JWT_SECRET = 'customer360-bench-only-secret-0123456789abcdef'
 /** Fixed privacy hashing key (required in production mode; bench data only). */
 export const BENCH_PRIVACY_HASH_KEY = 'customer360-bench-only-privacy-key-0123456789';
 
+/** Fixed keys of the encrypted columns (required in production mode; bench data only). Seeder and gateway share them. */
+export const BENCH_ENCRYPTION_KEYS = `bench1:${Buffer.from('customer360-bench-only-aes-key!!').toString('base64')}`;
+
 /** Same pool size for the gateway and the baseline (the gateway's own default). */
 export const DEFAULT_POOL_MAX = 10;
 
@@ -36,6 +39,8 @@ export function gatewayEnv(opts: { databaseUrl: string; poolMax: number; port: n
     SEED_DEMO: 'false',
     JWT_SECRET: BENCH_JWT_SECRET,
     PRIVACY_HASH_KEY: BENCH_PRIVACY_HASH_KEY,
+    ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS,
+    ENCRYPTION_ACTIVE_KEY: '',
     HOST: '127.0.0.1',
     PORT: String(opts.port),
     BASE_CURRENCY: baseCurrency(env),

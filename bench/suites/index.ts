@@ -9,6 +9,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   scale: async () => (await import('./scale')).scaleSuite,
   tags: async () => (await import('./tags')).tagsSuite,
   ingest: async () => (await import('./ingest')).ingestSuite,
+  privacy: async () => (await import('./privacy')).privacySuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

@@ -396,6 +396,11 @@ export type Customer = Node & {
   lifecycleStage: LifecycleStage;
   /** Purchase metrics. */
   metrics: CustomerMetrics;
+  /**
+   * National identity or tax number, stored encrypted. Only ADMIN reads it in clear and AGENT sees the
+   * last four characters; every other viewer gets FORBIDDEN at this field.
+   */
+  nationalId?: Maybe<Scalars['String']['output']>;
   /** Phone number in E.164 format, e.g. `+14155550100`. */
   phone?: Maybe<Scalars['String']['output']>;
   /** Completeness and validity of this profile. */
@@ -1478,6 +1483,8 @@ export type PiiKind =
   | 'IDENTIFIER'
   /** A person's name. */
   | 'NAME'
+  /** A national identity or tax number (masked to its last four characters). */
+  | 'NATIONAL_ID'
   /** A phone number. */
   | 'PHONE';
 
@@ -2753,6 +2760,8 @@ export type UpsertCustomerInput = {
   lastName?: InputMaybe<Scalars['String']['input']>;
   /** Lifecycle stage (normally derived; set it to override). */
   lifecycleStage?: InputMaybe<LifecycleStage>;
+  /** National identity or tax number: 4-32 letters or digits (spaces and dashes are dropped); stored encrypted. */
+  nationalId?: InputMaybe<Scalars['String']['input']>;
   /** Phone number in any common format; stored normalized to E.164. */
   phone?: InputMaybe<Scalars['String']['input']>;
   /** Source system, e.g. `crm`. */
@@ -3424,6 +3433,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   lifecycleHistory?: Resolver<Array<ResolversTypes['LifecycleChange']>, ParentType, ContextType, Partial<CustomerLifecycleHistoryArgs>>;
   lifecycleStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
   metrics?: Resolver<ResolversTypes['CustomerMetrics'], ParentType, ContextType>;
+  nationalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   quality?: Resolver<ResolversTypes['CustomerQuality'], ParentType, ContextType>;
   segments?: Resolver<Array<ResolversTypes['Segment']>, ParentType, ContextType>;

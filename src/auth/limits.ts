@@ -64,3 +64,21 @@ export function costBudgetPlugin(schema: GraphQLSchema, config: Pick<Config, 'li
     },
   };
 }
+
+/**
+ * Field suggestions ("Did you mean "email"?") describe the schema one guess at a time: API keys never
+ * get them, since they may not introspect either (users get them outside production, for tooling).
+ */
+export function suggestionGuardPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      if (contextValue.viewer?.kind !== 'apiKey') return {};
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+          response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({ ...e, message: e.message.replace(/\s*Did you mean .*$/s, '') }));
+        },
+      };
+    },
+  };
+}

@@ -18,7 +18,7 @@ import { tagPrivacy } from '../modules/tags/tags.rules';
 export type FieldAction = 'ALLOW' | 'MASK' | 'HASH' | 'NULL' | 'DENY';
 export type FieldPolicy = Record<Role, FieldAction>;
 export type PrivacyPolicy = Record<string, FieldPolicy>;
-export type PiiKind = 'NAME' | 'EMAIL' | 'PHONE' | 'BIRTH_DATE' | 'ADDRESS' | 'IDENTIFIER' | 'FREE_TEXT' | 'ACTOR';
+export type PiiKind = 'NAME' | 'EMAIL' | 'PHONE' | 'BIRTH_DATE' | 'ADDRESS' | 'IDENTIFIER' | 'FREE_TEXT' | 'ACTOR' | 'NATIONAL_ID';
 
 export function buildPrivacyPolicy(fragments: PrivacyPolicy[] = [profilePrivacy, servicePrivacy, tagPrivacy]): PrivacyPolicy {
   const out: PrivacyPolicy = {};
@@ -29,6 +29,11 @@ export function buildPrivacyPolicy(fragments: PrivacyPolicy[] = [profilePrivacy,
     }
   }
   return out;
+}
+
+/** Fields a partner key's allow-list may open: the @pii fields whose PARTNER policy is not DENY. */
+export function allowListableFields(schema: GraphQLSchema, policy: PrivacyPolicy = buildPrivacyPolicy()): ReadonlySet<string> {
+  return new Set([...piiFields(schema).keys()].filter((f) => policy[f]?.PARTNER !== 'DENY'));
 }
 
 /** Fields marked `@pii` in the schema, with their kind. */
@@ -77,6 +82,7 @@ const MASKERS: Record<PiiKind, (v: never) => unknown> = {
   IDENTIFIER: ((v: string) => (v.length > 2 ? `${v.slice(0, 2)}***` : '***')) as (v: never) => unknown,
   FREE_TEXT: (() => '[redacted]') as (v: never) => unknown,
   ACTOR: (() => '***') as (v: never) => unknown,
+  NATIONAL_ID: ((v: string) => `***${v.slice(-4)}`) as (v: never) => unknown,
 };
 
 const HASHABLE: ReadonlySet<PiiKind> = new Set(['NAME', 'EMAIL', 'PHONE', 'IDENTIFIER', 'ACTOR']);
@@ -106,8 +112,8 @@ export function privacyMiddleware(schema: GraphQLSchema, hashKey: string, policy
     const mask = MASKERS[kind];
     (middleware[typeName] ??= {})[fieldName] = async (resolve, parent, args, ctx, info) => {
       const v = ctx.viewer;
-      // A partner key's allow-list opens a field; otherwise the PARTNER column applies.
-      const action = v.kind === 'apiKey' && v.role === 'PARTNER' && v.fieldAllowList.has(name) ? 'ALLOW' : rules[v.role];
+      // A partner key's allow-list opens a field, unless the PARTNER column is DENY (never for partners).
+      const action = v.kind === 'apiKey' && v.role === 'PARTNER' && rules.PARTNER !== 'DENY' && v.fieldAllowList.has(name) ? 'ALLOW' : rules[v.role];
       if (action === 'DENY') throw forbidden(`${ctx.viewer.role} may not read ${name}`);
       if (action === 'NULL') return null;
       const value = await resolve(parent, args, ctx, info);

@@ -1,9 +1,9 @@
 import { webcrypto } from 'node:crypto';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import type { CustomerFilter, Role } from '../__generated__/resolvers-types';
 import type { Db } from '../db/client';
 import { looksLikeApiKey, verifyApiKey } from '../modules/admin/admin.service';
-import { unauthenticated } from '../errors';
+import { serviceUnavailable, unauthenticated } from '../errors';
 
 /** Roles a JWT can carry. PARTNER exists only as an API key. */
 export const ROLES = ['ADMIN', 'AGENT', 'MARKETER', 'ANALYST'] as const satisfies readonly Role[];
@@ -18,18 +18,30 @@ export type Viewer =
     rateLimitPerMinute: number | null; maxCost: number | null;
   };
 
-export interface AuthSettings { secret: Uint8Array; issuer: string; audience: string }
+export interface AuthSettings {
+  /** HMAC secret of HS* tokens (undefined: no HMAC token verifies). */
+  secret: Uint8Array | undefined;
+  issuer: string;
+  audience: string;
+  /** Accepted `alg` values (default HS256). */
+  algorithms?: readonly string[];
+  /** Public keys of asymmetric tokens (JWKS URL, JWKS file or PEM), chosen by the token's kid and alg. */
+  publicKeys?: JWTVerifyGetKey;
+}
 
 /**
  * jose imports a raw Uint8Array secret into WebCrypto on every call; import it once per secret
  * (measured: the per-request import was a visible share of CPU under load).
  */
-const importedKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
-function verificationKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
-  let key = importedKeys.get(secret);
+const importedKeys = new WeakMap<Uint8Array, Map<string, Promise<webcrypto.CryptoKey>>>();
+const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+function verificationKey(secret: Uint8Array, alg: string): Promise<webcrypto.CryptoKey> {
+  let perAlg = importedKeys.get(secret);
+  if (!perAlg) { perAlg = new Map(); importedKeys.set(secret, perAlg); }
+  let key = perAlg.get(alg);
   if (!key) {
-    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-    importedKeys.set(secret, key);
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: HMAC_HASH[alg] ?? 'SHA-256' }, false, ['verify']);
+    perAlg.set(alg, key);
   }
   return key;
 }
@@ -46,10 +58,11 @@ export async function authenticate(headers: { authorization?: string; apiKey?: s
   if (!m?.[1]) throw unauthenticated('Authorization header must be "Bearer <token>"');
   if (looksLikeApiKey(m[1])) return authenticateKey(m[1], db);
   try {
-    const { payload } = await jwtVerify(m[1], await verificationKey(auth.secret), {
+    const { payload } = await jwtVerify(m[1], (header: JWTHeaderParameters, token) => keyFor(auth, header, token), {
       issuer: auth.issuer,
       audience: auth.audience,
-      algorithms: ['HS256'],
+      // jose refuses any other alg (and `none`) before looking for a key.
+      algorithms: [...(auth.algorithms ?? ['HS256'])],
       requiredClaims: ['sub', 'exp'],
     });
     const role = payload.role;
@@ -58,8 +71,33 @@ export async function authenticate(headers: { authorization?: string; apiKey?: s
     return { kind: 'user', id: payload.sub, role: role as Role, scopes: [] };
   } catch (e) {
     if (e instanceof joseErrors.JWTExpired) throw unauthenticated('Token expired');
+    // The identity provider's key set could not be fetched: the token may be fine, so this is not the caller's fault.
+    if (e instanceof joseErrors.JWKSTimeout || e instanceof JwksUnavailable) throw serviceUnavailable('Token keys are unavailable; retry shortly');
     if (e instanceof joseErrors.JOSEError) throw unauthenticated('Invalid token');
     throw e;
+  }
+}
+
+class JwksUnavailable extends Error {}
+
+/**
+ * The key a token is checked with is picked by algorithm family, never by what the token claims to be:
+ * HMAC tokens only ever meet the shared secret, asymmetric ones only the public keys. So an HS256
+ * token "signed" with the (public) RSA key cannot verify: the alg-confusion attack.
+ */
+async function keyFor(auth: AuthSettings, header: JWTHeaderParameters, token: Parameters<JWTVerifyGetKey>[1]) {
+  if (header.alg?.startsWith('HS')) {
+    if (!auth.secret) throw unauthenticated('Invalid token');
+    return verificationKey(auth.secret, header.alg);
+  }
+  if (!auth.publicKeys) throw unauthenticated('Invalid token');
+  try {
+    return await auth.publicKeys(header, token);
+  } catch (e) {
+    // The generic JOSEError (ERR_JOSE_GENERIC) is the key set endpoint failing (non-200, not JSON).
+    if (e instanceof joseErrors.JOSEError && e.code !== 'ERR_JOSE_GENERIC') throw e;
+    // And fetch() failures (connection refused, DNS) of the remote key set.
+    throw new JwksUnavailable(e instanceof Error ? e.message : String(e));
   }
 }
 

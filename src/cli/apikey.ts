@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { piiFields } from '../auth/privacy';
+import { allowListableFields } from '../auth/privacy';
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
@@ -45,7 +45,7 @@ Example:
     --fields Customer.email --purpose partner_sharing --countries DE,AT --rate 120`)
   .action(async (o: { name: string; role: Role; scopes: string[]; fields: string[]; purpose?: string; countries?: string[]; rate?: number; maxCost?: number; expiresInDays: number }) => {
     try {
-      const fields = new Set(piiFields(buildBareSchema()).keys());
+      const fields = allowListableFields(buildBareSchema());
       const { created, userErrors } = await withDb((db) => createApiKey(db, 'cli', {
         name: o.name, role: o.role, scopes: o.scopes, fieldAllowList: o.fields, purpose: o.purpose ?? null, countries: o.countries ?? null,
         rateLimitPerMinute: o.rate ?? null, maxCost: o.maxCost ?? null, expiresInDays: o.expiresInDays,

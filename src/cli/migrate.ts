@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { MIGRATIONS_FOLDER, migrateDb } from '../db/migrate';
+import { configureFieldEncryption, resolveKeyring } from '../lib/crypto';
+import { encryptRemainingPlaintext } from '../modules/admin/keys.service';
 
 const program = new Command()
   .name('npm run db:migrate --')
@@ -12,6 +14,10 @@ const program = new Command()
       const handle = await openDb(config);
       const started = Date.now();
       await migrateDb(handle);
+      // Values from before migration 0013 are encrypted here too (the gateway also does it at start-up).
+      const keyring = resolveKeyring(config);
+      configureFieldEncryption(keyring);
+      await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => process.stdout.write(`${msg} ${JSON.stringify(data)}\n`));
       await handle.close();
       process.stdout.write(`migrations applied to ${handle.driver === 'postgres' ? 'PostgreSQL' : `PGlite (${config.pgliteDir})`} in ${Date.now() - started} ms\n`);
     } catch (e) {

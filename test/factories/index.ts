@@ -3,6 +3,8 @@ import type { Db } from '../../src/db/client';
 import {
   consents, customerIdentities, customers, customerTagEvents, customerTags, interactions, tagDefinitions, transactionItems, transactions,
 } from '../../src/db/schema/index';
+import { decryptCustomer, encryptCustomerFields } from '../../src/modules/profile/profile.repository';
+import { encryptInteractionTexts } from '../../src/modules/service/service.repository';
 
 type CustomerInsert = typeof customers.$inferInsert;
 type TxInsert = Partial<typeof transactions.$inferInsert>;
@@ -56,7 +58,7 @@ export function createSeeder(db: Db) {
         steps.push(async (id) => {
           if (count === 0) return;
           const start = ix.occurredAt ?? new Date('2025-06-01T10:00:00Z');
-          await db.insert(interactions).values(Array.from({ length: count }, (_, i) => ({
+          await db.insert(interactions).values(Array.from({ length: count }, (_, i) => encryptInteractionTexts({
             customerId: id, source: 'test', externalId: `IX-${next()}`, channel: 'EMAIL', type: 'TICKET', subject: 'Question',
             sentiment: 'NEUTRAL', status: 'RESOLVED', ...ix, occurredAt: new Date(start.getTime() - i * 86_400_000),
           })));
@@ -80,12 +82,14 @@ export function createSeeder(db: Db) {
         const firstName = overrides.firstName ?? `First${n}`;
         const lastName = overrides.lastName ?? `Last${n}`;
         const email = overrides.email === undefined ? `customer${n}@example.com` : overrides.email;
-        const [row] = await db.insert(customers).values({
+        // Written as the repository writes them: birth date and national id encrypted, birth month derived.
+        const [stored] = await db.insert(customers).values(encryptCustomerFields({
           firstName, lastName, displayName: `${firstName} ${lastName}`, email, emailNormalized: email?.toLowerCase() ?? null,
           country: 'US', lifecycleStage: 'ACTIVE', gender: 'UNKNOWN', ...overrides,
-        }).returning();
-        for (const step of steps) await step(row!.id);
-        return row!;
+        })).returning();
+        const row = decryptCustomer(stored!);
+        for (const step of steps) await step(row.id);
+        return row;
       },
     };
     return builder;

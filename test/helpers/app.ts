@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger';
 import { buildServer, type GatewayServer } from '../../src/server';
 import type { Role } from '../../src/__generated__/resolvers-types';
 import { createTestDb, type TestDb } from './db';
+import { TEST_ENCRYPTION_KEYS } from './encryption';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 export const TEST_HASH_KEY = 'test-privacy-hash-key-0123456789-abcdefghijklmnop';
@@ -23,7 +24,8 @@ export interface TestApp {
   db: TestDb;
   config: Config;
   server: GatewayServer;
-  auth: AuthSettings;
+  /** The HS256 settings tests sign tokens with. */
+  auth: AuthSettings & { secret: Uint8Array };
   token(role?: Role, sub?: string): Promise<string>;
   /** POST /graphql as `role` (default ADMIN), or with an explicit Authorization header value (null = none). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, opts?: { role?: Role; authorization?: string | null }): Promise<GqlResponse<T>>;
@@ -36,13 +38,13 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const config = loadConfig({
     NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, PRIVACY_HASH_KEY: TEST_HASH_KEY, LOG_LEVEL: 'silent', PGLITE_DIR: '/nonexistent-test-dir',
     // Suites send hundreds of requests as one user; the rate-limit tests set their own budget.
-    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', ...env,
+    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, ...env,
   });
   const server = await buildServer({ config, db: db.db, logger: createLogger(config) });
   await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.http.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/graphql`;
-  const auth: AuthSettings = { secret: new TextEncoder().encode(TEST_JWT_SECRET), issuer: config.auth.issuer, audience: config.auth.audience };
+  const auth: AuthSettings & { secret: Uint8Array } = { secret: new TextEncoder().encode(TEST_JWT_SECRET), issuer: config.auth.issuer, audience: config.auth.audience };
   const tokens = new Map<string, string>();
   const token = async (role: Role = 'ADMIN', sub = `test-${role.toLowerCase()}`) => {
     const key = `${role}:${sub}`;

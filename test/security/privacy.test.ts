@@ -43,8 +43,8 @@ describe('the same customer 360 through each role', () => {
     const row = await seed.customer({
       firstName: 'Jane', lastName: 'Roe', email: 'jane.roe@example.com', emailNormalized: 'jane.roe@example.com',
       phone: '+14155550132', phoneE164: '+14155550132', birthDate: '1987-09-23',
-      addressLine1: '1 Market St', postalCode: '94105', city: 'San Francisco', region: 'CA', country: 'US',
-    }).withIdentity('crm', 'CRM-JANE').withInteractions(1, { summary: 'Jane called about order 77', agent: 'Sam Agent' }).withTag('vip').create();
+      addressLine1: '1 Market St', postalCode: '94105', city: 'San Francisco', region: 'CA', country: 'US', nationalId: 'AB1234567',
+    }).withIdentity('crm', 'CRM-JANE').withConsent('partner_sharing', 'GRANTED').withInteractions(1, { summary: 'Jane called about order 77', agent: 'Sam Agent' }).withTag('vip').create();
     id = toGlobalId('Customer', row.id);
   });
   afterAll(async () => { await app?.close(); });
@@ -62,6 +62,11 @@ describe('the same customer 360 through each role', () => {
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.customer;
   };
+  /** The national id, alone: DENY answers FORBIDDEN at the field, so it is asked for separately. */
+  const nationalIdAs = async (opts: { role?: Role; authorization?: string }) => {
+    const res = await app.gql<{ customer: { nationalId: string | null } }>('query($id: ID!) { customer(id: $id) { nationalId } }', { id }, opts);
+    return { value: res.body.data?.customer.nationalId ?? null, codes: (res.body.errors ?? []).map((e) => `${e.path?.join('.')}:${e.extensions?.code}`) };
+  };
   const full = {
     displayName: 'Jane Roe', firstName: 'Jane', lastName: 'Roe', email: 'jane.roe@example.com', phone: '+14155550132', birthDate: '1987-09-23',
     address: { line1: '1 Market St', line2: null, city: 'San Francisco', region: 'CA', postalCode: '94105', country: 'US' },
@@ -72,6 +77,12 @@ describe('the same customer 360 through each role', () => {
   it('ADMIN and AGENT see everything', async () => {
     expect(await as('ADMIN')).toEqual(full);
     expect(await as('AGENT')).toEqual(full);
+  });
+
+  it('shows the national id to ADMIN, its last four to AGENT, and FORBIDDEN to everybody else', async () => {
+    expect(await nationalIdAs({ role: 'ADMIN' })).toEqual({ value: 'AB1234567', codes: [] });
+    expect(await nationalIdAs({ role: 'AGENT' })).toEqual({ value: '***4567', codes: [] });
+    for (const role of ['MARKETER', 'ANALYST'] as const) expect(await nationalIdAs({ role })).toEqual({ value: null, codes: ['customer.nationalId:FORBIDDEN'] });
   });
 
   it('MARKETER gets masked contact data with the same shape', async () => {
@@ -96,6 +107,55 @@ describe('the same customer 360 through each role', () => {
     expect(JSON.stringify(a)).not.toMatch(/jane|roe|4155550132|CRM-JANE/i);
     // Stable: the same value gives the same pseudonym on every request, so analysts can join on it.
     expect((await as('ANALYST')).email).toBe(a.email);
+  });
+
+  describe('two partner keys', () => {
+    let plain: string;
+    let contact: string;
+    const key = async (input: Record<string, unknown>) => {
+      const res = await app.gql<{ createApiKey: { secret: string } }>('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', { input });
+      return res.body.data!.createApiKey.secret;
+    };
+    beforeAll(async () => {
+      // The same row scope; one key reads nothing in clear, the other email, phone and the address.
+      const scopes = ['customers:read', 'tags:read', 'interactions:read'];
+      plain = await key({ name: 'Plain partner', scopes, purpose: 'partner_sharing' });
+      contact = await key({ name: 'Contact partner', scopes, purpose: 'partner_sharing', fieldAllowList: ['Customer.email', 'Customer.phone', 'Customer.address', 'Customer.firstName'] });
+    });
+    const asKey = async (secret: string) => {
+      const res = await app.gql<{ customer: C }>(Q, { id }, { authorization: `Bearer ${secret}` });
+      expect(res.body.errors).toBeUndefined();
+      return res.body.data!.customer;
+    };
+    const partnerDefault = {
+      firstName: null, lastName: null, email: null, phone: null, birthDate: null, address: null, tags: [{ actor: null }],
+      interactions: { edges: [{ node: { subject: null, summary: null, agent: null } }] },
+    };
+
+    it('a key without an allow-list gets the PARTNER column: pseudonyms for names and ids, null for the rest', async () => {
+      const p = await asKey(plain);
+      expect(p).toMatchObject(partnerDefault);
+      expect(p.displayName).toMatch(/^anon_[A-Za-z0-9_-]{22}$/);
+      expect(p.externalIds).toEqual([{ source: 'crm', externalId: expect.stringMatching(/^anon_/) }]);
+      expect(JSON.stringify(p)).not.toMatch(/jane|roe|4155550132|CRM-JANE|Market|1987|Sam Agent/i);
+    });
+
+    it('a key with an allow-list reads exactly those fields in clear, and the rest as the PARTNER column', async () => {
+      const p = await asKey(contact);
+      expect(p).toMatchObject({
+        ...partnerDefault,
+        firstName: 'Jane', email: 'jane.roe@example.com', phone: '+14155550132',
+        address: { line1: '1 Market St', line2: null, city: 'San Francisco', region: 'CA', postalCode: '94105', country: 'US' },
+      });
+      expect(p.displayName).toBe((await asKey(plain)).displayName);
+      expect(JSON.stringify(p)).not.toMatch(/Roe|1987|Sam Agent|CRM-JANE/);
+    });
+
+    it('neither key reads the national id, allow-list or not', async () => {
+      for (const secret of [plain, contact]) {
+        expect(await nationalIdAs({ authorization: `Bearer ${secret}` })).toEqual({ value: null, codes: ['customer.nationalId:FORBIDDEN'] });
+      }
+    });
   });
 
   it('cannot be bypassed with aliases, fragments, node or the timeline union', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
 
 const SECRET = 'x'.repeat(32);
+const KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** The ConfigError a call throws; fails the test when the configuration is accepted. */
 function configErrorOf(env: Record<string, string | undefined>): ConfigError {
@@ -47,8 +48,8 @@ describe('loadConfig', () => {
   });
 
   it('turns the SQL count header off in production unless asked for', () => {
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET }).sqlCountHeader).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, SQL_COUNT_HEADER: 'true' }).sqlCountHeader).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS }).sqlCountHeader).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS, SQL_COUNT_HEADER: 'true' }).sqlCountHeader).toBe(true);
   });
 
   it('reports several invalid variables at once', () => {
@@ -59,10 +60,20 @@ describe('loadConfig', () => {
     expect(err.message).toContain('LOG_LEVEL');
   });
 
-  it('rejects production without JWT_SECRET and PRIVACY_HASH_KEY', () => {
+  it('rejects production without JWT_SECRET, PRIVACY_HASH_KEY and ENCRYPTION_KEYS', () => {
     expect(configErrorOf({ NODE_ENV: 'production' }).issues).toEqual([
-      'JWT_SECRET: required when NODE_ENV=production', 'PRIVACY_HASH_KEY: required when NODE_ENV=production']);
-    expect(configErrorOf({ NODE_ENV: 'production', PRIVACY_HASH_KEY: SECRET }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
+      'JWT_SECRET: required when NODE_ENV=production', 'PRIVACY_HASH_KEY: required when NODE_ENV=production', 'ENCRYPTION_KEYS: required when NODE_ENV=production']);
+    expect(configErrorOf({ NODE_ENV: 'production', PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
+  });
+
+  it('needs no JWT_SECRET in production when only asymmetric algorithms are accepted', () => {
+    const c = loadConfig({ NODE_ENV: 'production', PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS, JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json' });
+    expect(c.auth).toMatchObject({ jwtSecret: undefined, algorithms: ['RS256', 'ES256'], jwksUrl: 'https://idp.example/.well-known/jwks.json' });
+  });
+
+  it('rejects malformed ENCRYPTION_KEYS and an active key that is not among them', () => {
+    expect(configErrorOf({ ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }).issues).toEqual([expect.stringMatching(/^ENCRYPTION_KEYS: key k1 must be 32 bytes/)]);
+    expect(configErrorOf({ ENCRYPTION_KEYS: KEYS, ENCRYPTION_ACTIVE_KEY: 'k9' }).issues).toEqual([expect.stringMatching(/^ENCRYPTION_KEYS: active key k9/)]);
   });
 
   it('reports the missing production JWT_SECRET together with other invalid variables', () => {
@@ -76,7 +87,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects production with an empty JWT_SECRET as if it were unset', () => {
-    expect(configErrorOf({ NODE_ENV: 'production', JWT_SECRET: '', PRIVACY_HASH_KEY: SECRET }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
+    expect(configErrorOf({ NODE_ENV: 'production', JWT_SECRET: '', PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS }).issues).toEqual(['JWT_SECRET: required when NODE_ENV=production']);
   });
 
   it.each([

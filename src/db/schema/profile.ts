@@ -14,7 +14,18 @@ export const customers = pgTable('customers', {
   emailNormalized: text('email_normalized'),
   phone: text('phone'),
   phoneE164: text('phone_e164'),
-  birthDate: date('birth_date', { mode: 'string' }),
+  // Encrypted (src/lib/crypto.ts): `v1:<kid>:...`; repositories hand out the plaintext YYYY-MM-DD.
+  birthDate: text('birth_date'),
+  /**
+   * The birth date truncated to its month, in clear, for age filters and age-band aggregates (SQL
+   * cannot read the encrypted date). The month, not the day: the full date is the quasi-identifier
+   * (with postal code and gender it singles most people out), a year-month is ~30 times coarser,
+   * while ages computed from it are exact except during the birth month itself. The year alone would
+   * be off by one for about half of all customers at any time and break the documented age filter.
+   */
+  birthMonth: date('birth_month', { mode: 'string' }),
+  /** National / tax id, encrypted; DENY by default (ADMIN reads it, AGENT sees the last 4). */
+  nationalId: text('national_id'),
   gender: text('gender'),
   addressLine1: text('address_line1'),
   addressLine2: text('address_line2'),
@@ -32,9 +43,11 @@ export const customers = pgTable('customers', {
   index('customers_display_name_id_idx').on(t.displayName, t.id),
   index('customers_country_idx').on(t.country),
   index('customers_lifecycle_stage_idx').on(t.lifecycleStage),
+  index('customers_birth_month_idx').on(t.birthMonth),
   // Fuzzy and "contains" name/email search (pg_trgm, created in the extensions migration).
   index('customers_display_name_trgm_idx').using('gin', sql`${t.displayName} gin_trgm_ops`),
   index('customers_email_trgm_idx').using('gin', sql`${t.emailNormalized} gin_trgm_ops`),
+  check('customers_birth_month_chk', sql`${t.birthMonth} = date_trunc('month', ${t.birthMonth})::date`),
   check('customers_gender_chk', sql`${t.gender} IN ('FEMALE','MALE','NON_BINARY','UNKNOWN')`),
   check('customers_lifecycle_chk', sql`${t.lifecycleStage} IN ('PROSPECT','NEW','ACTIVE','AT_RISK','CHURNED','REACTIVATED')`),
 ]);

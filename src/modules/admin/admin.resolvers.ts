@@ -1,6 +1,6 @@
 import type { AuditAction, MutationResolvers, QueryResolvers, Resolvers, Role } from '../../__generated__/resolvers-types';
 import type { GraphQLSchema } from 'graphql';
-import { piiFields, resolvePrivacyHashKey } from '../../auth/privacy';
+import { allowListableFields, resolvePrivacyHashKey } from '../../auth/privacy';
 import { badUserInput, notFound, userError } from '../../errors';
 import { expectGlobalId, toGlobalId, tryGlobalId } from '../../lib/global-id';
 import { auditLogFor, eraseCustomer, exportCustomerData } from './gdpr.service';
@@ -44,8 +44,8 @@ const Mutation: MutationResolvers = {
   },
 };
 
-/** Names an allow-list may use: the schema's @pii fields. */
-const piiFieldNames = (schema: GraphQLSchema): ReadonlySet<string> => new Set(piiFields(schema).keys());
+/** Names an allow-list may use: the schema's @pii fields, except those never shown to partners. */
+const piiFieldNames = (schema: GraphQLSchema): ReadonlySet<string> => allowListableFields(schema);
 
 export const adminResolvers: Resolvers = {
   Query,

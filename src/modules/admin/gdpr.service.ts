@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { execRows, toDate, type Db, type Executor } from '../../db/client';
 import { pseudonym } from '../../auth/privacy';
+import { decryptField } from '../../lib/crypto';
 
 /**
  * GDPR / CCPA: the right to know (export) and the right to erasure. Erasure keeps the customer row as
@@ -29,7 +30,26 @@ export async function exportCustomerData(db: Db, customerId: string): Promise<un
       'accessLog', (SELECT coalesce(jsonb_agg(jsonb_build_object('at', a.occurred_at, 'who', a.actor_kind || ':' || a.actor_id, 'role', a.role,
                'action', a.action, 'fields', a.fields) ORDER BY a.occurred_at), '[]') FROM audit_log a WHERE a.customer_id = ${customerId}::uuid)
     ) END AS data`);
-  return row?.data ?? null;
+  return row?.data ? decryptExport(row.data as ExportDocument) : null;
+}
+
+interface ExportDocument {
+  profile: { birth_date: string | null; national_id: string | null } | null;
+  interactions: { subject: string | null; summary: string | null }[];
+  [part: string]: unknown;
+}
+
+/** The person gets their data, not ciphertext: the encrypted columns are decrypted in the export. */
+function decryptExport(doc: ExportDocument): ExportDocument {
+  const profile = doc.profile && {
+    ...doc.profile,
+    birth_date: decryptField('customers.birth_date', doc.profile.birth_date),
+    national_id: decryptField('customers.national_id', doc.profile.national_id),
+  };
+  const interactions = doc.interactions.map((i) => ({
+    ...i, subject: decryptField('interactions.subject', i.subject), summary: decryptField('interactions.summary', i.summary),
+  }));
+  return { ...doc, profile, interactions };
 }
 
 /** Keyed hashes of the identities that must not come back silently after an erasure. */
@@ -69,7 +89,7 @@ export async function eraseCustomer(db: Db, key: string, customerId: string, era
     // Source order numbers lead back to the person in the source system.
     await tx.execute(sql`UPDATE transactions SET external_id = 'erased:' || id, store = NULL, updated_at = now() WHERE customer_id = ${customerId}::uuid`);
     await tx.execute(sql`UPDATE customers SET first_name = NULL, last_name = NULL, display_name = 'Erased customer', email = NULL,
-      email_normalized = NULL, phone = NULL, phone_e164 = NULL, birth_date = NULL, gender = NULL, address_line1 = NULL, address_line2 = NULL,
+      email_normalized = NULL, phone = NULL, phone_e164 = NULL, birth_date = NULL, birth_month = NULL, national_id = NULL, gender = NULL, address_line1 = NULL, address_line2 = NULL,
       city = NULL, region = NULL, postal_code = NULL, updated_at = now()
       WHERE id = ${customerId}::uuid`);
     return 'erased';

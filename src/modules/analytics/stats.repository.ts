@@ -11,8 +11,10 @@ export type CustomerDimensionKey =
   | 'GENDER' | 'AGE_BAND' | 'COUNTRY' | 'CITY' | 'LIFECYCLE_STAGE' | 'TAG_VALUE' | 'SIGNUP_MONTH' | 'SIGNUP_QUARTER' | 'SIGNUP_YEAR';
 export type IntervalKey = 'DAY' | 'WEEK' | 'MONTH';
 
-const AGE = sql`date_part('year', age(current_date, ${customers.birthDate}))`;
-const AGE_BAND = sql`CASE WHEN ${customers.birthDate} IS NULL THEN 'unknown'
+// The birth date is encrypted; ages come from its clear month (exact but in the birth month itself, see
+// src/db/schema/profile.ts), counted at the start of the current month.
+const AGE = sql`date_part('year', age(date_trunc('month', current_date)::date, ${customers.birthMonth}))`;
+const AGE_BAND = sql`CASE WHEN ${customers.birthMonth} IS NULL THEN 'unknown'
   WHEN ${AGE} < 18 THEN '<18' WHEN ${AGE} < 25 THEN '18-24' WHEN ${AGE} < 35 THEN '25-34' WHEN ${AGE} < 45 THEN '35-44'
   WHEN ${AGE} < 55 THEN '45-54' WHEN ${AGE} < 65 THEN '55-64' ELSE '65+' END`;
 

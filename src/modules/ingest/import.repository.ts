@@ -137,17 +137,22 @@ export async function tagIdsByKeys(db: Executor, keys: string[]): Promise<Map<st
 const staged = (runId: string, batch: number) => sql`import_staging s WHERE s.run_id = ${runId}::uuid AND s.batch = ${batch}`;
 const count = async (db: Executor, q: ReturnType<typeof sql>): Promise<number> => Number((await execRows<{ n: number | string }>(db, q))[0]?.n ?? 0);
 
-const CUSTOMER_COLS = sql.raw(`first_name, last_name, display_name, email, email_normalized, phone, phone_e164, birth_date, gender, address_line1, address_line2,
+const CUSTOMER_COLS = sql.raw(`first_name, last_name, display_name, email, email_normalized, phone, phone_e164, birth_date, birth_month, gender, address_line1, address_line2,
   city, region, postal_code, country`);
+/**
+ * Imports stage the birth date in clear; the clear month feeds filters and quality. The value itself is
+ * encrypted by the start-up / db:migrate pass over legacy plaintext (src/modules/admin/keys.service.ts).
+ */
+const BIRTH_MONTH = sql.raw(`CASE WHEN r.birth_date ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN date_trunc('month', r.birth_date::date)::date END`);
 
 export async function applyCustomers(db: Executor, runId: string, batch: number): Promise<void> {
   await db.execute(sql`INSERT INTO customers (id, ${CUSTOMER_COLS}, lifecycle_stage)
-    SELECT r.id, r.first_name, r.last_name, r.display_name, r.email, r.email_normalized, r.phone, r.phone_e164, r.birth_date, r.gender, r.address_line1,
+    SELECT r.id, r.first_name, r.last_name, r.display_name, r.email, r.email_normalized, r.phone, r.phone_e164, r.birth_date, ${BIRTH_MONTH}, r.gender, r.address_line1,
       r.address_line2, r.city, r.region, r.postal_code, r.country, coalesce(r.lifecycle_stage, 'PROSPECT')
     FROM import_staging s, jsonb_populate_record(null::customers, s.payload->'record') r
     WHERE s.run_id = ${runId}::uuid AND s.batch = ${batch} AND s.payload->>'op' = 'insert'`);
   await db.execute(sql`UPDATE customers c SET (${CUSTOMER_COLS}, lifecycle_stage, updated_at) = (r.first_name, r.last_name, r.display_name, r.email,
-      r.email_normalized, r.phone, r.phone_e164, r.birth_date, r.gender, r.address_line1, r.address_line2, r.city, r.region, r.postal_code, r.country,
+      r.email_normalized, r.phone, r.phone_e164, r.birth_date, ${BIRTH_MONTH}, r.gender, r.address_line1, r.address_line2, r.city, r.region, r.postal_code, r.country,
       coalesce(r.lifecycle_stage, c.lifecycle_stage), now())
     FROM import_staging s, jsonb_populate_record(null::customers, s.payload->'record') r
     WHERE s.run_id = ${runId}::uuid AND s.batch = ${batch} AND s.payload->>'op' = 'update' AND c.id = r.id`);

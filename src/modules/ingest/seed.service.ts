@@ -17,6 +17,9 @@ import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { execRows, schema, type Db, type DbHandle } from '../../db/client';
 import type { Logger } from '../../logger';
+import { encryptField } from '../../lib/crypto';
+import { birthMonthOf, encryptCustomerFields } from '../profile/profile.repository';
+import { encryptInteractionTexts } from '../service/service.repository';
 import {
   DEMO_TABLES, DemoDataGenerator, demoTagDefinitions, emptyBatch,
   type CurrencyRateInput, type DemoBatch, type DemoTable,
@@ -476,9 +479,10 @@ const tsOrNull = (ms: number | null) => (ms === null ? '\\N' : ts(ms));
 const COPY: { [K in DemoTable]: CopySpec<DemoBatch[K][number]> } = {
   customers: {
     table: 'customers',
-    columns: ['id', 'first_name', 'last_name', 'display_name', 'email', 'email_normalized', 'phone', 'phone_e164', 'birth_date', 'gender',
+    columns: ['id', 'first_name', 'last_name', 'display_name', 'email', 'email_normalized', 'phone', 'phone_e164', 'birth_date', 'birth_month', 'gender',
       'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'lifecycle_stage', 'created_at', 'updated_at'],
-    line: (r) => `${r.id}\t${txt(r.firstName)}\t${txt(r.lastName)}\t${txt(r.displayName)}\t${txt(r.email)}\t${txt(r.emailNormalized)}\t${txt(r.phone)}\t${txt(r.phoneE164)}\t${r.birthDate ?? '\\N'}\t${r.gender}\t${txt(r.addressLine1)}\t${txt(r.addressLine2)}\t${txt(r.city)}\t${txt(r.region)}\t${txt(r.postalCode)}\t${r.country}\t${r.lifecycleStage}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
+    // Encrypted values are base64url and colons: nothing to escape for COPY.
+    line: (r) => `${r.id}\t${txt(r.firstName)}\t${txt(r.lastName)}\t${txt(r.displayName)}\t${txt(r.email)}\t${txt(r.emailNormalized)}\t${txt(r.phone)}\t${txt(r.phoneE164)}\t${r.birthDate ? encryptField('customers.birth_date', r.birthDate) : '\\N'}\t${birthMonthOf(r.birthDate) ?? '\\N'}\t${r.gender}\t${txt(r.addressLine1)}\t${txt(r.addressLine2)}\t${txt(r.city)}\t${txt(r.region)}\t${txt(r.postalCode)}\t${r.country}\t${r.lifecycleStage}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
   },
   customerIdentities: {
     table: 'customer_identities',
@@ -515,7 +519,7 @@ const COPY: { [K in DemoTable]: CopySpec<DemoBatch[K][number]> } = {
     table: 'interactions',
     columns: ['id', 'customer_id', 'source', 'external_id', 'channel', 'type', 'direction', 'subject', 'summary', 'sentiment', 'status', 'agent',
       'occurred_at', 'created_at', 'updated_at'],
-    line: (r) => `${r.id}\t${r.customerId}\t${r.source}\t${r.externalId}\t${r.channel}\t${r.type}\t${r.direction}\t${txt(r.subject)}\t${txt(r.summary)}\t${r.sentiment ?? '\\N'}\t${r.status}\t${txt(r.agent)}\t${ts(r.occurredAt)}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
+    line: (r) => `${r.id}\t${r.customerId}\t${r.source}\t${r.externalId}\t${r.channel}\t${r.type}\t${r.direction}\t${txt(encryptField('interactions.subject', r.subject))}\t${txt(encryptField('interactions.summary', r.summary))}\t${r.sentiment ?? '\\N'}\t${r.status}\t${txt(r.agent)}\t${ts(r.occurredAt)}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
   },
 };
 
@@ -529,7 +533,7 @@ const dateOrNull = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 /** Drizzle table and row mapping per demo table (timestamps become Dates, test-only fields are dropped). */
 const INSERT: { [K in DemoTable]: { table: PgTable; row: (r: DemoBatch[K][number]) => Record<string, unknown> } } = {
-  customers: { table: schema.customers, row: (r) => ({ ...r, createdAt: date(r.createdAt), updatedAt: date(r.updatedAt) }) },
+  customers: { table: schema.customers, row: (r) => encryptCustomerFields({ ...r, createdAt: date(r.createdAt), updatedAt: date(r.updatedAt) }) },
   customerIdentities: { table: schema.customerIdentities, row: (r) => ({ ...r, createdAt: date(r.createdAt) }) },
   consents: { table: schema.consents, row: (r) => ({ ...r, recordedAt: date(r.recordedAt), createdAt: date(r.createdAt) }) },
   customerTags: {
@@ -557,7 +561,7 @@ const INSERT: { [K in DemoTable]: { table: PgTable; row: (r: DemoBatch[K][number
   transactionItems: { table: schema.transactionItems, row: (r) => ({ ...r }) },
   interactions: {
     table: schema.interactions,
-    row: (r) => ({ ...r, occurredAt: date(r.occurredAt), createdAt: date(r.createdAt), updatedAt: date(r.updatedAt) }),
+    row: (r) => encryptInteractionTexts({ ...r, occurredAt: date(r.occurredAt), createdAt: date(r.createdAt), updatedAt: date(r.updatedAt) }),
   },
 };
 

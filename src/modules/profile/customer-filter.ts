@@ -138,11 +138,14 @@ function ageCondition(r: IntRange, field: string, opts: FilterOptions): SQL {
   if ((r.min != null && (r.min < 0 || r.min > 150)) || (r.max != null && (r.max < 0 || r.max > 150))) {
     throw badUserInput(`${field}: ages are between 0 and 150`, field);
   }
-  // age >= min  <=> born on or before today - min years; age <= max <=> born after today - (max+1) years.
+  // The birth date itself is encrypted: ages come from the clear birth month (src/db/schema/profile.ts),
+  // counted at the start of the current month, so they are exact except during the birth month.
+  // age >= min  <=> born in or before this month - min years; age <= max <=> born after this month - (max+1) years.
+  const month = sql`date_trunc('month', (${clock(opts)})::date)::date`;
   return and(
-    sql`${customers.birthDate} IS NOT NULL`,
-    r.min != null ? sql`${customers.birthDate} <= ((${clock(opts)})::date - make_interval(years => ${r.min}::int))::date` : undefined,
-    r.max != null ? sql`${customers.birthDate} > ((${clock(opts)})::date - make_interval(years => ${r.max + 1}::int))::date` : undefined,
+    sql`${customers.birthMonth} IS NOT NULL`,
+    r.min != null ? sql`${customers.birthMonth} <= (${month} - make_interval(years => ${r.min}::int))::date` : undefined,
+    r.max != null ? sql`${customers.birthMonth} > (${month} - make_interval(years => ${r.max + 1}::int))::date` : undefined,
   )!;
 }
 

@@ -2,6 +2,7 @@ import { and, or, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { execRows, toDate, type Db } from '../../db/client';
 import { consents, customerMetrics, customers } from '../../db/schema/index';
+import { decryptField, encryptField } from '../../lib/crypto';
 import { tsKey } from '../../lib/sql';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 
@@ -13,7 +14,7 @@ import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
  */
 const customerColumns = (c: string) => sql.raw(`${c}.id, ${c}.first_name AS "firstName", ${c}.last_name AS "lastName",
   ${c}.display_name AS "displayName", ${c}.email, ${c}.email_normalized AS "emailNormalized", ${c}.phone, ${c}.phone_e164 AS "phoneE164",
-  ${c}.birth_date::text AS "birthDate", ${c}.gender, ${c}.address_line1 AS "addressLine1", ${c}.address_line2 AS "addressLine2",
+  ${c}.birth_date AS "birthDate", ${c}.birth_month::text AS "birthMonth", ${c}.national_id AS "nationalId", ${c}.gender, ${c}.address_line1 AS "addressLine1", ${c}.address_line2 AS "addressLine2",
   ${c}.city, ${c}.region, ${c}.postal_code AS "postalCode", ${c}.country, ${c}.lifecycle_stage AS "lifecycleStage",
   ${c}.created_at AS "createdAt", ${c}.updated_at AS "updatedAt"`);
 /** A row scope (compiled CustomerFilter) renders "customers"."x": queries that apply one keep the table name. */
@@ -21,7 +22,33 @@ const scoped = (rowScope: SQL | undefined) => (rowScope ? sql` AND ${rowScope}` 
 
 type RawCustomer = Omit<CustomerRow, 'createdAt' | 'updatedAt'> & { createdAt: unknown; updatedAt: unknown };
 const mapCustomer = <T extends RawCustomer>(r: T): Omit<T, 'createdAt' | 'updatedAt'> & CustomerRow =>
-  ({ ...r, createdAt: toDate(r.createdAt), updatedAt: toDate(r.updatedAt) });
+  decryptCustomer({ ...r, createdAt: toDate(r.createdAt), updatedAt: toDate(r.updatedAt) });
+
+// ---------------------------------------------------------------------------------------------
+// Encrypted columns (src/lib/crypto.ts). Every read and write of a customer row passes through these
+// two, so resolvers and services only ever see plaintext and the database only ever ciphertext.
+
+type EncryptedCustomerFields = { birthDate?: string | null; nationalId?: string | null; birthMonth?: string | null };
+
+/** A row as stored -> the same row with birth date and national id in clear. */
+export function decryptCustomer<T extends { birthDate: string | null; nationalId: string | null }>(row: T): T {
+  if (row.birthDate === null && row.nationalId === null) return row;
+  return { ...row, birthDate: decryptField('customers.birth_date', row.birthDate), nationalId: decryptField('customers.national_id', row.nationalId) };
+}
+
+/** Fields about to be written -> encrypted, with the derived birth month kept in step with the birth date. */
+export function encryptCustomerFields<T extends EncryptedCustomerFields>(fields: T): T {
+  const out: T = { ...fields };
+  if (fields.birthDate !== undefined) {
+    out.birthDate = encryptField('customers.birth_date', fields.birthDate);
+    out.birthMonth = birthMonthOf(fields.birthDate);
+  }
+  if (fields.nationalId !== undefined) out.nationalId = encryptField('customers.national_id', fields.nationalId);
+  return out;
+}
+
+/** `1987-09-23` -> `1987-09-01`: the clear-text column age filters and age bands use. */
+export const birthMonthOf = (birthDate: string | null): string | null => (birthDate ? `${birthDate.slice(0, 7)}-01` : null);
 
 export async function customersByIds(db: Db, ids: readonly string[], rowScope?: SQL): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];

@@ -39,6 +39,8 @@ export const profilePrivacy: PrivacyPolicy = {
   'Customer.email': { ADMIN: 'ALLOW', AGENT: 'ALLOW', MARKETER: 'MASK', ANALYST: 'HASH', PARTNER: 'NULL' },
   'Customer.phone': { ADMIN: 'ALLOW', AGENT: 'ALLOW', MARKETER: 'MASK', ANALYST: 'HASH', PARTNER: 'NULL' },
   'Customer.birthDate': { ADMIN: 'ALLOW', AGENT: 'ALLOW', MARKETER: 'MASK', ANALYST: 'MASK', PARTNER: 'NULL' },
+  // DENY for everyone but ADMIN and AGENT (last four characters), and no partner allow-list opens it.
+  'Customer.nationalId': { ADMIN: 'ALLOW', AGENT: 'MASK', MARKETER: 'DENY', ANALYST: 'DENY', PARTNER: 'DENY' },
   'Customer.address': { ADMIN: 'ALLOW', AGENT: 'ALLOW', MARKETER: 'MASK', ANALYST: 'MASK', PARTNER: 'NULL' },
   'ExternalId.externalId': { ADMIN: 'ALLOW', AGENT: 'ALLOW', MARKETER: 'ALLOW', ANALYST: 'HASH', PARTNER: 'HASH' },
 };

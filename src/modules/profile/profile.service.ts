@@ -164,6 +164,12 @@ function cleanCustomerInput(input: UpsertCustomerInput, config: Pick<Config, 'de
     }
     out.birthDate = input.birthDate;
   }
+  if (input.nationalId !== undefined) {
+    // Kept as given apart from spaces and dashes (formats differ by country); at most 32 characters.
+    const n = input.nationalId === null ? null : input.nationalId.replace(/[\s-]/g, '').toUpperCase() || null;
+    if (n && !/^[A-Z0-9]{4,32}$/.test(n)) errors.push(userError(['input', 'nationalId'], 'nationalId must be 4-32 letters or digits (spaces and dashes are ignored)'));
+    out.nationalId = n;
+  }
   if (input.gender !== undefined) out.gender = input.gender;
   if (input.lifecycleStage !== undefined && input.lifecycleStage !== null) out.lifecycleStage = input.lifecycleStage;
   if (input.address === null) {
@@ -211,21 +217,22 @@ export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneR
         return { customer: null, created: false, userErrors: [userError(['input'], 'this person asked to be erased; their identities cannot be re-created by an upsert', 'CONFLICT')] };
       }
       const displayName = deriveDisplayName(fields.firstName ?? null, fields.lastName ?? null, fields.email ?? null);
-      const [created] = await tx.insert(customers).values({ ...fields, displayName }).returning();
+      const [created] = await tx.insert(customers).values(repo.encryptCustomerFields({ ...fields, displayName })).returning();
       await tx.insert(customerIdentities).values({ customerId: created!.id, source: input.source, externalId });
-      return { customer: created!, created: true, userErrors: [] };
+      return { customer: repo.decryptCustomer(created!), created: true, userErrors: [] };
     }
-    const [current] = await tx.select().from(customers).where(eq(customers.id, identity.customerId)).for('update');
-    if (!current) throw new Error(`identity points to missing customer ${identity.customerId}`);
+    const [stored] = await tx.select().from(customers).where(eq(customers.id, identity.customerId)).for('update');
+    if (!stored) throw new Error(`identity points to missing customer ${identity.customerId}`);
+    const current = repo.decryptCustomer(stored);
     const merged = { ...current, ...fields };
     merged.displayName = deriveDisplayName(merged.firstName, merged.lastName, merged.email);
     const changed = (Object.keys(fields) as (keyof CustomerFields)[]).some((k) => current[k] !== merged[k])
       || merged.displayName !== current.displayName;
     if (!changed) return { customer: current, created: false, userErrors: [] };
     const [updated] = await tx.update(customers)
-      .set({ ...fields, displayName: merged.displayName, updatedAt: new Date() })
+      .set({ ...repo.encryptCustomerFields(fields), displayName: merged.displayName, updatedAt: new Date() })
       .where(eq(customers.id, current.id)).returning();
-    return { customer: updated!, created: false, userErrors: [] };
+    return { customer: repo.decryptCustomer(updated!), created: false, userErrors: [] };
   });
 }
 

@@ -6,7 +6,7 @@ import { cleanText } from '../../lib/normalize';
 import type { RecordInteractionInput } from '../../__generated__/resolvers-types';
 import { lockSourceKey, resolveCustomerRef, validateSourceKey } from '../profile/profile.service';
 import type { InteractionRow } from './service.mappers';
-import { interactionsByIds } from './service.repository';
+import { decryptInteractionTexts, encryptInteractionTexts, interactionsByIds } from './service.repository';
 
 export interface RecordInteractionResult { interaction: InteractionRow | null; created: boolean; userErrors: UserError[] }
 
@@ -42,12 +42,13 @@ export async function recordInteraction(db: Db, input: RecordInteractionInput): 
       agent: cleanText(input.agent),
       occurredAt: input.occurredAt,
     };
-    const [existing] = await tx.select().from(interactions)
+    const [stored] = await tx.select().from(interactions)
       .where(and(eq(interactions.source, input.source), eq(interactions.externalId, externalId)));
+    const existing = stored && decryptInteractionTexts(stored);
     let id: string;
     let created = false;
     if (!existing) {
-      const [row] = await tx.insert(interactions).values(values).returning({ id: interactions.id });
+      const [row] = await tx.insert(interactions).values(encryptInteractionTexts(values)).returning({ id: interactions.id });
       id = row!.id;
       created = true;
     } else {
@@ -58,7 +59,7 @@ export async function recordInteraction(db: Db, input: RecordInteractionInput): 
       const same = (Object.keys(values) as (keyof typeof values)[]).every((k) =>
         k === 'occurredAt' ? existing.occurredAt.getTime() === values.occurredAt.getTime() : existing[k] === values[k]);
       if (!same) {
-        await tx.update(interactions).set({ ...values, updatedAt: new Date() })
+        await tx.update(interactions).set({ ...encryptInteractionTexts(values), updatedAt: new Date() })
           .where(and(eq(interactions.customerId, customerId), eq(interactions.id, id)));
       }
     }

@@ -4,6 +4,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execRows, openDb, type DbHandle } from '../../../src/db/client';
 import { migrateDb } from '../../../src/db/migrate';
+import { decryptField } from '../../../src/lib/crypto';
+import { decryptInteractionTexts } from '../../../src/modules/service/service.repository';
 import { DemoDataGenerator, type CurrencyRateInput } from '../../../src/modules/ingest/demo-data';
 import {
   SEED_TABLES, SeedTargetNotEmptyError, countCustomers, seedDemoData, type SeedOptions, type SeedSummary,
@@ -46,17 +48,24 @@ const count = async (query: ReturnType<typeof sql>): Promise<number> => {
   return Number(row?.n);
 };
 
-/** A digest of every seeded row, to compare two seeds byte for byte. */
+/**
+ * A digest of every seeded row, to compare two seeds byte for byte. Encrypted columns get a fresh IV
+ * on every write, so they enter the digest decrypted.
+ */
 const fingerprint = async (): Promise<string> => {
+  const secret = await execRows<{ id: string; birth_date: string | null; subject: string | null }>(handle.db, sql`
+    SELECT id::text AS id, birth_date, NULL AS subject FROM customers UNION ALL SELECT id::text, NULL, subject FROM interactions ORDER BY id`);
+  const clear = secret.map((r) => `${r.id}:${decryptField('customers.birth_date', r.birth_date)}:${decryptField('interactions.subject', r.subject)}`).join(',');
   const [row] = await execRows<{ digest: string }>(handle.db, sql`
     SELECT md5(string_agg(part, '|' ORDER BY part)) AS digest FROM (
-      SELECT md5(string_agg(c::text, ',' ORDER BY c.id)) AS part FROM customers c
+      SELECT md5(${clear}) AS part
+      UNION ALL SELECT md5(string_agg((to_jsonb(c) - 'birth_date')::text, ',' ORDER BY c.id)) FROM customers c
       UNION ALL SELECT md5(string_agg(t::text, ',' ORDER BY t.id)) FROM (
         SELECT id, customer_id, source, external_id, occurred_at, type, status, channel, store, currency, amount, amount_base
         FROM transactions) t
       UNION ALL SELECT md5(string_agg(i::text, ',' ORDER BY i.id)) FROM transaction_items i
       UNION ALL SELECT md5(string_agg(x::text, ',' ORDER BY x.id)) FROM (
-        SELECT id, customer_id, external_id, channel, type, subject, sentiment, status, occurred_at FROM interactions) x
+        SELECT id, customer_id, external_id, channel, type, sentiment, status, occurred_at FROM interactions) x
       UNION ALL SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM (
         SELECT e.id, e.customer_id, d.key, e.action, e.value, e.occurred_at FROM customer_tag_events e JOIN tag_definitions d ON d.id = e.tag_id) e
       UNION ALL SELECT md5(string_agg(k::text, ',' ORDER BY k.id)) FROM consents k
@@ -109,10 +118,13 @@ describe('seedDemoData', () => {
 
     const customers = await execRows<Record<string, string | null>>(handle.db, sql`
       SELECT id::text AS id, first_name, last_name, display_name, email, email_normalized, phone, phone_e164,
-             birth_date::text AS birth_date, gender, address_line1, address_line2, city, region, postal_code, country,
+             birth_date, gender, address_line1, address_line2, city, region, postal_code, country,
              lifecycle_stage, (extract(epoch FROM created_at) * 1000)::bigint::text AS created_at,
              (extract(epoch FROM updated_at) * 1000)::bigint::text AS updated_at
       FROM customers ORDER BY id`);
+    // Birth dates are stored encrypted (src/lib/crypto.ts); compare what they decrypt to.
+    expect(customers.filter((c) => c.birth_date !== null).every((c) => c.birth_date!.startsWith('v1:'))).toBe(true);
+    for (const c of customers) c.birth_date = decryptField('customers.birth_date', c.birth_date ?? null);
     expect(customers).toEqual(byId(expected.customers).map((c) => ({
       id: c.id, first_name: c.firstName, last_name: c.lastName, display_name: c.displayName, email: c.email,
       email_normalized: c.emailNormalized, phone: c.phone, phone_e164: c.phoneE164, birth_date: c.birthDate, gender: c.gender,
@@ -133,6 +145,8 @@ describe('seedDemoData', () => {
 
     const interactions = await execRows<Record<string, string | null>>(handle.db, sql`
       SELECT id::text AS id, subject, summary, agent, sentiment, status FROM interactions ORDER BY id`);
+    expect(interactions.every((i) => !i.summary || i.summary.startsWith('v1:'))).toBe(true);
+    for (const i of interactions) Object.assign(i, decryptInteractionTexts({ subject: i.subject ?? null, summary: i.summary ?? null }));
     expect(interactions).toEqual(byId(expected.interactions).map((i) => ({
       id: i.id, subject: i.subject, summary: i.summary, agent: i.agent, sentiment: i.sentiment, status: i.status,
     })));

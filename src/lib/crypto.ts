@@ -1,0 +1,129 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Config } from '../config';
+import { devSecret } from '../auth/token';
+
+/**
+ * Application-layer encryption of the most sensitive columns (AES-256-GCM, node:crypto).
+ *
+ * Stored form: `v1:<kid>:<iv>:<tag>:<ciphertext>` (base64url parts). The key id travels with the value,
+ * so keys can be rotated: new writes use the active key, old values stay readable while their key is
+ * configured, and `npm run keys -- rotate` re-encrypts them under the active one. The column name is
+ * the GCM additional data: a value copied into another column (a national id pasted into a summary)
+ * fails authentication instead of decrypting.
+ *
+ * The keyring is process configuration (one per process, set at start-up from ENCRYPTION_KEYS, like
+ * the database URL), so repositories can encrypt and decrypt without threading it through every call.
+ */
+
+/** The columns held encrypted: `table.column`, also the additional authenticated data. */
+export const ENCRYPTED_COLUMNS = ['customers.birth_date', 'customers.national_id', 'interactions.subject', 'interactions.summary'] as const;
+export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
+
+export interface Keyring {
+  /** Key id -> 32-byte key. */
+  keys: ReadonlyMap<string, Buffer>;
+  /** Id of the key new values are encrypted with. */
+  active: string;
+}
+
+const VERSION = 'v1';
+const KID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export class KeyringError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyringError';
+  }
+}
+
+/** `kid:base64key,kid2:base64key` (standard or url-safe base64 of 32 bytes) -> Keyring; the active key defaults to the first. */
+export function parseKeyring(spec: string, active?: string): Keyring {
+  const keys = new Map<string, Buffer>();
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const i = part.indexOf(':');
+    const kid = i > 0 ? part.slice(0, i) : '';
+    if (!KID.test(kid)) throw new KeyringError(`key id "${kid}" must be 1-32 letters, digits, _ or -`);
+    const key = Buffer.from(part.slice(i + 1).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (key.length !== 32) throw new KeyringError(`key ${kid} must be 32 bytes of base64 (got ${key.length}); make one with: npm run keys -- generate`);
+    if (keys.has(kid)) throw new KeyringError(`key id ${kid} appears twice`);
+    keys.set(kid, key);
+  }
+  const first = keys.keys().next().value;
+  if (first === undefined) throw new KeyringError('no keys given');
+  const activeKid = active ?? first;
+  if (!keys.has(activeKid)) throw new KeyringError(`active key ${activeKid} is not among the keys (${[...keys.keys()].join(', ')})`);
+  return { keys, active: activeKid };
+}
+
+/** A new random key as `kid:base64key`, ready for ENCRYPTION_KEYS. */
+export function generateKey(kid = `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {
+  if (!KID.test(kid)) throw new KeyringError(`key id "${kid}" must be 1-32 letters, digits, _ or -`);
+  return `${kid}:${randomBytes(32).toString('base64')}`;
+}
+
+/** ENCRYPTION_KEYS, or (outside production) a development key created once in the data directory. */
+export function resolveKeyring(config: Pick<Config, 'encryption' | 'pgliteDir'>): Keyring {
+  if (config.encryption.keys) return parseKeyring(config.encryption.keys, config.encryption.activeKey);
+  const dev = devSecret(config.pgliteDir, 'dev-encryption-key');
+  return parseKeyring(`dev:${dev}`);
+}
+
+let current: Keyring | null = null;
+
+/** Sets the keyring of this process (start-up, CLIs, tests). */
+export function configureFieldEncryption(keyring: Keyring): void {
+  current = keyring;
+}
+
+export function fieldKeyring(): Keyring {
+  if (!current) throw new KeyringError('field encryption is not configured (configureFieldEncryption was not called)');
+  return current;
+}
+
+export function encryptWith(keyring: Keyring, column: EncryptedColumn, plaintext: string): string {
+  const key = keyring.keys.get(keyring.active)!;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(column));
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return `${VERSION}:${keyring.active}:${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${ct.toString('base64url')}`;
+}
+
+/** Encrypts under the active key; null stays null. */
+export function encryptField<T extends string | null | undefined>(column: EncryptedColumn, plaintext: T): T extends string ? string : T {
+  if (plaintext === null || plaintext === undefined) return plaintext as T extends string ? string : T;
+  return encryptWith(fieldKeyring(), column, plaintext) as T extends string ? string : T;
+}
+
+export const isEncrypted = (stored: string): boolean => stored.startsWith(`${VERSION}:`);
+
+/** Key id of a stored value, or null for plaintext (written before encryption was introduced). */
+export function keyIdOf(stored: string): string | null {
+  if (!isEncrypted(stored)) return null;
+  return stored.split(':', 3)[1] ?? null;
+}
+
+export function decryptWith(keyring: Keyring, column: EncryptedColumn, stored: string): string {
+  // Values written before migration 0013 are plaintext until start-up (or `npm run keys -- rotate`)
+  // encrypts them; they are read as they are so a rolling upgrade keeps working.
+  if (!isEncrypted(stored)) return stored;
+  const parts = stored.split(':');
+  if (parts.length !== 5) throw new KeyringError(`${column}: malformed encrypted value`);
+  const [, kid, iv, tag, ct] = parts as [string, string, string, string, string];
+  const key = keyring.keys.get(kid);
+  if (!key) throw new KeyringError(`${column}: value is encrypted with key ${kid}, which is not configured in ENCRYPTION_KEYS`);
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(column));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    throw new KeyringError(`${column}: value fails authentication (tampered, or moved from another column)`);
+  }
+}
+
+/** Decrypts with the process keyring; null stays null. */
+export function decryptField<T extends string | null | undefined>(column: EncryptedColumn, stored: T): T {
+  if (stored === null || stored === undefined) return stored;
+  return decryptWith(fieldKeyring(), column, stored) as T;
+}
