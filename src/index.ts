@@ -19,19 +19,21 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   const handle = await openDb(config);
-  logger.info({ driver: handle.driver, ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
+  logger.info({ driver: handle.driver, replica: Boolean(handle.replicaPg), ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
   await migrateDb(handle);
   logger.info('migrations applied');
   await seedIfEmpty(handle, config, logger);
 
-  const server = await buildServer({ config, db: handle.db, logger });
+  const server = await buildServer({ config, db: handle.db, logger, handle });
+  // Last in the sequence: flush hooks (audit, outboxes) still write through the pool.
+  server.shutdown.add('database', () => handle.close(), 'close');
   await new Promise<void>((resolve, reject) => {
     server.http.once('error', reject);
     server.http.listen(config.port, config.host, () => resolve());
   });
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const { port } = server.http.address() as AddressInfo;
-  logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
+  logger.info({ url: `http://${shown}:${port}/graphql`, federation: config.federation }, 'gateway listening');
   if (config.nodeEnv !== 'production') {
     logger.info('get a token with: npm run token -- --role ADMIN');
   }
@@ -40,12 +42,22 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const t0 = Date.now();
+    logger.info({ signal, inFlight: server.inFlight(), timeoutMs: config.shutdownTimeoutMs, hooks: server.shutdown.names }, 'shutting down');
+    // Backstop: draining is bounded by SHUTDOWN_TIMEOUT_MS; the hooks get a few seconds more.
+    const force = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 10_000);
     force.unref();
-    await server.stop();
-    await handle.close();
-    process.exit(0);
+    try {
+      const clean = await server.drain(config.shutdownTimeoutMs);
+      logger.info({ ms: Date.now() - t0, clean }, 'shut down');
+      process.exit(clean ? 0 : 1);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
