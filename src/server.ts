@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled,
@@ -243,8 +244,10 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     },
     async drain(timeoutMs = config.shutdownTimeoutMs) {
       draining = true;
-      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeIdleConnections();
+      // net.Server's close: stop accepting but keep open connections. (http.Server#close would also cut
+      // idle keep-alive connections at once, racing clients that are just sending on them.) Requests
+      // arriving on open connections are served with `connection: close`, so clients move on.
+      const closed = new Promise<void>((resolve) => netClose.call(http, () => resolve()));
       let timer: NodeJS.Timeout | undefined;
       const finished = inFlight === 0 || await Promise.race([
         new Promise<true>((resolve) => { idle = () => resolve(true); }),
@@ -252,7 +255,6 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ]);
       clearTimeout(timer);
       if (!finished) logger.warn({ inFlight, timeoutMs }, 'shutdown: requests still in flight after the timeout; closing their connections');
-      // Keep-alive connections without a request in flight would hold close() open until their timeout.
       http.closeIdleConnections();
       if (!finished) http.closeAllConnections();
       await closed;
@@ -262,6 +264,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     },
   };
 }
+
+const netClose = NetServer.prototype.close;
 
 /** Mutations are audited as WRITE (key management and erasure as ADMIN); reads of @pii fields as READ. */
 const ADMIN_FIELDS = new Set(['createApiKey', 'revokeApiKey', 'eraseCustomer', 'exportCustomerData', 'apiKeys', 'auditLog']);
