@@ -1,4 +1,5 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { mergeResolvers } from '@graphql-tools/merge';
 import { addResolversToSchema } from '@graphql-tools/schema';
 import { parse, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
@@ -19,7 +20,7 @@ extend type Customer @key(fields: "id")
 export function buildFederatedBareSchema(typeDefs: string[], resolvers: object[]): GraphQLSchema {
   const schema = buildSubgraphSchema(parse([...typeDefs, FEDERATION_TYPEDEFS].join('\n')));
   // In place: keeps the `_entities` / `_service` resolvers buildSubgraphSchema installed.
-  addResolversToSchema({ schema, resolvers: resolvers as never, inheritResolversFromInterfaces: true, updateResolversInPlace: true });
+  addResolversToSchema({ schema, resolvers: mergeResolvers(resolvers as never), inheritResolversFromInterfaces: true, updateResolversInPlace: true });
   const customer = schema.getType('Customer');
   if (!customer) throw new Error('federation: no Customer type');
   const resolveReference = async (ref: { id?: unknown }, ctx: Context) => {
