@@ -37,6 +37,8 @@ const CLIENT_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+const APQ_REFUSALS = new Set(['provided sha does not match query', 'Unsupported persisted query version']);
+
 export interface BuildServerOptions {
   config: Config;
   db: Db;
@@ -297,7 +299,9 @@ function requestLogPlugin(logger: Logger, metrics: GatewayMetrics): ApolloServer
           // Read replica: queries read there; mutations stay on the primary for the whole request.
           routeRequest(operation?.operation === 'query' ? 'replica' : 'primary');
         },
-        async willSendResponse({ response, operationName, errors, operation }) {
+        async willSendResponse({ response, operationName: resolvedName, errors, operation, request }) {
+          // Before validation passes Apollo knows only the name the client sent.
+          const operationName = resolvedName ?? request.operationName;
           const single = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           // The codes clients see (after formatError), else the raw ones.
           const codes = [...new Set((single ?? errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
@@ -334,6 +338,8 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, logger: L
     return { ...keep('QUERY_TOO_COMPLEX'), message: formatted.message.replace(/^Syntax Error: /, '') };
   }
   if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return keep('BAD_USER_INPUT');
+  // Apollo's APQ refusals carry no code of their own.
+  if (APQ_REFUSALS.has(formatted.message)) return keep('BAD_USER_INPUT');
   const dbCode = databaseErrorCode(unwrapResolverError(error));
   if (dbCode === 'TIMEOUT' || dbCode === 'SERVICE_UNAVAILABLE') {
     logger.warn({ err: unwrapResolverError(error), requestId: queryStats.getStore()?.requestId }, 'database error');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import { Kind, parse, print, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 
@@ -120,4 +121,34 @@ export function persistedQueryOf(body: unknown, search: URLSearchParams): { hash
   const pq = extensions && typeof extensions === 'object' ? (extensions as { persistedQuery?: { sha256Hash?: unknown } }).persistedQuery : undefined;
   const hash = typeof pq?.sha256Hash === 'string' ? pq.sha256Hash : null;
   return { hash, hasQuery: typeof query === 'string' && query.length > 0 };
+}
+
+/**
+ * A manifest from GraphQL documents: each file is one document (operations and the fragments they
+ * use), normalized with `print` so whitespace and comments do not change the hash; validated against
+ * the schema. Clients send `extensions.persistedQuery.sha256Hash` = the operation's `id`.
+ */
+export function buildManifest(files: { path: string; text: string }[], schema: GraphQLSchema): { manifest: PersistedManifest; problems: string[] } {
+  const problems: string[] = [];
+  const operations: PersistedManifest['operations'] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    let doc;
+    try {
+      doc = parse(f.text);
+    } catch (e) {
+      problems.push(`${f.path}: ${(e as Error).message}`);
+      continue;
+    }
+    const errors = validate(schema, doc);
+    if (errors.length) { problems.push(...errors.map((e) => `${f.path}: ${e.message}`)); continue; }
+    const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    if (!ops.length) { problems.push(`${f.path}: no operation`); continue; }
+    const body = print(doc);
+    const id = sha256(body);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    operations.push({ id, name: ops[0]!.name?.value ?? null, type: ops[0]!.operation, body });
+  }
+  return { manifest: { format: 'apollo-persisted-query-manifest', version: 1, operations }, problems };
 }
