@@ -6,6 +6,7 @@ import type { Suite } from './types';
  */
 export const SUITES: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core')).coreSuite,
+  soak: async () => (await import('./soak')).soakSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {
