@@ -74,8 +74,11 @@ describe.skipIf(!url)('database faults (PostgreSQL through a TCP proxy)', () => 
     const burst = await Promise.all(Array.from({ length: 12 }, () => one()));
     for (const r of burst) {
       expect(r.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 1_000);
-      expect([...codesOf(r), r.body.data?.customer ? 'OK' : 'NO_DATA'].some((c) => c === 'OK' || c === 'SERVICE_UNAVAILABLE')).toBe(true);
-      expect(codesOf(r)).not.toContain('INTERNAL_SERVER_ERROR');
+      // Either served, or failed fast with one of the two codes of a database fault (TIMEOUT when the
+      // reconnect itself is slower than the deadline on a loaded machine); never anything else.
+      const outcome = r.body.data?.customer ? ['OK'] : codesOf(r);
+      expect(outcome, JSON.stringify(r.body)).toHaveLength(1);
+      expect(['OK', 'SERVICE_UNAVAILABLE', 'TIMEOUT']).toContain(outcome[0]);
     }
     const recovered = await until(async () => (await one()).body.data?.customer != null, 10_000);
     console.log(`[resilience] pg_terminate_backend of ${killed[0]!.n} backends: ${burst.filter((r) => r.body.data?.customer).length}/12 requests of the next burst succeeded; first success ${Math.round(performance.now() - t0 - recovered)}-${Math.round(performance.now() - t0)} ms after the kill`);
