@@ -15,6 +15,15 @@ const schema = z.object({
   DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   DATABASE_SSL_CA: z.string().min(1).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_REPLICA_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  METRICS_ENABLED: bool.default(true),
+  FEDERATION: bool.default(false),
+  PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
+  APQ_TTL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
+  DOCUMENT_CACHE_MB: z.coerce.number().min(0).max(4096).default(30),
   PGLITE_DIR: z.string().min(1).default('./data'),
   BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').default('USD'),
   DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as US').default('US'),
@@ -82,6 +91,24 @@ export type Config = {
   host: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Read replica: queries run there, mutations (and everything after a write) on the primary. */
+  databaseReplicaUrl: string | undefined;
+  /** Give up opening a PostgreSQL connection after this long (SERVICE_UNAVAILABLE). */
+  databaseConnectTimeoutMs: number;
+  /** Close pooled connections idle this long (0 = never). */
+  databaseIdleTimeoutMs: number;
+  /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** Serve Prometheus metrics on GET /metrics. */
+  metricsEnabled: boolean;
+  /** Serve the schema as an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`). */
+  federation: boolean;
+  /** Persisted-operation manifest (sha256 -> document) written by `npm run persisted -- build`. */
+  persistedOperationsFile: string | undefined;
+  /** Lifetime of automatic-persisted-query registrations (0 = no expiry). */
+  apqTtlSeconds: number;
+  /** Parsed-and-validated document cache of Apollo, in MiB (0 = off). */
+  documentCacheMb: number;
   /** TLS to PostgreSQL: off, encrypted, or encrypted with the server certificate verified (against DATABASE_SSL_CA if given). */
   databaseSsl: { mode: 'disable' | 'require' | 'verify-full'; caFile: string | undefined };
   pgliteDir: string;
@@ -199,6 +226,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseReplicaUrl: e.DATABASE_REPLICA_URL,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseIdleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsEnabled: e.METRICS_ENABLED,
+    federation: e.FEDERATION,
+    persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
+    apqTtlSeconds: e.APQ_TTL_SECONDS,
+    documentCacheMb: e.DOCUMENT_CACHE_MB,
     databaseSsl: { mode: e.DATABASE_SSL, caFile: e.DATABASE_SSL_CA },
     pgliteDir: e.PGLITE_DIR,
     baseCurrency: e.BASE_CURRENCY,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   const handle = await openDb(config);
-  logger.info({ driver: handle.driver, ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
+  logger.info({ driver: handle.driver, replica: Boolean(handle.replicaPg), ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
   await migrateDb(handle);
   logger.info('migrations applied');
   const keyring = resolveKeyring(config);
@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   if (encrypted) logger.info({ rows: encrypted }, 'plaintext values encrypted');
   await seedIfEmpty(handle, config, logger);
 
-  const server = await buildServer({ config, db: handle.db, logger });
+  const server = await buildServer({ config, db: handle.db, logger, handle });
+  // Last in the sequence: flush hooks (audit, outboxes) still write through the pool.
+  server.shutdown.add('database', () => handle.close(), 'close');
   await new Promise<void>((resolve, reject) => {
     server.http.once('error', reject);
     server.http.listen(config.port, config.host, () => resolve());
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   const jobs = startBackgroundJobs(handle.db, config, logger);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const { port } = server.http.address() as AddressInfo;
-  logger.info({ url: `http://${shown}:${port}/graphql` }, 'gateway listening');
+  logger.info({ url: `http://${shown}:${port}/graphql`, federation: config.federation }, 'gateway listening');
   // Tag expiry, RFM/lifecycle/model tags and rule re-evaluation (TAG_*_INTERVAL_SECONDS; 0 = off).
   const scheduler = startTagScheduler(handle.db, config, logger);
   if (config.nodeEnv !== 'production') {
@@ -52,14 +54,24 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const t0 = Date.now();
+    logger.info({ signal, inFlight: server.inFlight(), timeoutMs: config.shutdownTimeoutMs, hooks: server.shutdown.names }, 'shutting down');
+    // Backstop: draining is bounded by SHUTDOWN_TIMEOUT_MS; the hooks get a few seconds more.
+    const force = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 10_000);
     force.unref();
     scheduler.stop();
-    await server.stop();
     await jobs.stop();
-    await handle.close();
-    process.exit(0);
+    try {
+      const clean = await server.drain(config.shutdownTimeoutMs);
+      logger.info({ ms: Date.now() - t0, clean }, 'shut down');
+      process.exit(clean ? 0 : 1);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

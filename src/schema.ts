@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { defaultFieldResolver, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { permissionsFor } from './auth/permissions';
+import { buildRuleTree, permissionsFor } from './auth/permissions';
+import { can, isAuthenticated, READERS, reachable } from './auth/rules';
 import { privacyMiddleware } from './auth/privacy';
 import { adminResolvers } from './modules/admin/admin.resolvers';
 import { analyticsResolvers } from './modules/analytics/analytics.resolvers';
@@ -14,6 +15,7 @@ import { serviceResolvers } from './modules/service/service.resolvers';
 import { tagResolvers } from './modules/tags/tags.resolvers';
 import { segmentResolvers } from './modules/segments/segments.resolvers';
 import { automationResolvers } from './modules/automation/automation.resolvers';
+import { buildFederatedBareSchema } from './ops/federation';
 
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../schema');
 
@@ -24,13 +26,28 @@ export function loadTypeDefs(): string[] {
   return files.map((f) => readFileSync(path.join(SCHEMA_DIR, f), 'utf8'));
 }
 
-/** The executable schema without authorization (tests of the rule tree and the privacy-off benchmark). */
-export function buildBareSchema(): GraphQLSchema {
-  return makeExecutableSchema({
-    typeDefs: loadTypeDefs(),
-    resolvers: [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers, ingestResolvers],
-    inheritResolversFromInterfaces: true,
-  });
+const RESOLVERS = [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers, ingestResolvers];
+
+/**
+ * The executable schema without authorization (tests of the rule tree and the privacy-off benchmark).
+ * `federation`: the same schema as an Apollo Federation 2 subgraph (src/ops/federation.ts).
+ */
+export function buildBareSchema(opts: { federation?: boolean } = {}): GraphQLSchema {
+  if (opts.federation) return buildFederatedBareSchema(loadTypeDefs(), RESOLVERS);
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: RESOLVERS, inheritResolversFromInterfaces: true });
+}
+
+/**
+ * Shield rules of the federation fields: `_entities` reads customers, so it needs what
+ * `Query.customer` needs (references are resolved through the same row-scoped loader, and every
+ * Customer field keeps its own rule and privacy policy); `_service` (the SDL, for composition) needs
+ * an authenticated viewer.
+ */
+function federationRuleTree() {
+  const tree = buildRuleTree();
+  const query = tree.Query;
+  if (!query || typeof query !== 'object' || 'resolve' in query) throw new Error('shield: Query must have per-field rules');
+  return { ...tree, Query: { ...query, _entities: can(READERS, 'customers:read'), _service: isAuthenticated }, _Service: reachable };
 }
 
 /**
@@ -38,11 +55,11 @@ export function buildBareSchema(): GraphQLSchema {
  * policy (mask / hash / null / deny per role) around the resolvers of @pii fields.
  * `privacy: false` exists for the benchmark that measures what privacy costs.
  */
-export function buildSchema(opts: { hashKey: string; shield?: boolean; privacy?: boolean }): GraphQLSchema {
-  const bare = buildBareSchema();
+export function buildSchema(opts: { hashKey: string; shield?: boolean; privacy?: boolean; federation?: boolean }): GraphQLSchema {
+  const bare = buildBareSchema({ federation: opts.federation });
   // Both produce (resolve, parent, args, ctx, info) field middleware; authorization runs outermost.
   const layers = [
-    ...(opts.shield === false ? [] : [permissionsFor(bare)]),
+    ...(opts.shield === false ? [] : [permissionsFor(bare, opts.federation ? federationRuleTree() : undefined)]),
     ...(opts.privacy === false ? [] : [privacyMiddleware(bare, opts.hashKey)]),
   ] as unknown as MiddlewareMap[];
   return applyFieldMiddleware(bare, layers);

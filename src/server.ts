@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled,
@@ -7,6 +8,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { Kind, type GraphQLFormattedError } from 'graphql';
 import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
@@ -16,14 +18,18 @@ import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import type { Config } from './config';
 import type { Context } from './context';
-import { queryStats, type Db } from './db/client';
+import type { QueryStats } from './db/client';
+import { queryStats, routeRequest, type Db, type DbHandle } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
-import { isErrorCode, rateLimited } from './errors';
+import { forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
 import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
 import { createLoaders } from './loaders';
 import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
 import type { Logger } from './logger';
+import { createMetrics, type GatewayMetrics } from './ops/metrics';
+import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
+import { ShutdownRegistry } from './ops/shutdown';
 import { buildSchema } from './schema';
 import { attachSubscriptions } from './modules/automation/subscriptions';
 
@@ -33,6 +39,8 @@ const CLIENT_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+const APQ_REFUSALS = new Set(['provided sha does not match query', 'Unsupported persisted query version']);
+
 export interface BuildServerOptions {
   config: Config;
   db: Db;
@@ -41,6 +49,8 @@ export interface BuildServerOptions {
   shield?: boolean;
   /** Benchmarks only: serve without the field privacy middleware. */
   privacy?: boolean;
+  /** The database clients behind `db`, for pool metrics (PostgreSQL only). */
+  handle?: Pick<DbHandle, 'pg' | 'replicaPg'>;
 }
 
 export interface GatewayServer {
@@ -50,24 +60,51 @@ export interface GatewayServer {
   flushAudit(): Promise<void>;
   /** Stops Apollo and closes the HTTP server (does not close the database). */
   stop(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): /readyz answers 503, the listener closes, requests in flight finish
+   * (at most `timeoutMs`, then their connections are cut), then the shutdown hooks run: `flush`
+   * (audit writer, outbox writers) and `close` (pool: index.ts registers it). Resolves true when
+   * every in-flight request finished in time.
+   */
+  drain(timeoutMs?: number): Promise<boolean>;
+  /** Hooks joined to the shutdown sequence (webhook dispatchers, outboxes: `shutdown.add(name, fn)`). */
+  shutdown: ShutdownRegistry;
+  metrics: GatewayMetrics;
+  /** Requests being served right now. */
+  inFlight(): number;
 }
 
 /** Builds the Apollo server and its HTTP front; does not listen (tests and index.ts do). */
-export async function buildServer({ config, db, logger, shield = true, privacy = true }: BuildServerOptions): Promise<GatewayServer> {
+export async function buildServer({ config, db, logger, shield = true, privacy = true, handle }: BuildServerOptions): Promise<GatewayServer> {
   const auth = resolveAuthSettings(config);
   // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts).
   configureFieldEncryption(resolveKeyring(config));
   const dev = config.nodeEnv === 'development';
-  const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config) });
+  const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config), federation: config.federation });
   const armor = armorProtection(config);
   const limiter = createRateLimiter(config);
   const auditWriter = new AuditWriter(db, logger);
+  const shutdown = new ShutdownRegistry();
+  shutdown.add('audit', () => auditWriter.close());
+  shutdown.add('rate-limiter', () => limiter.close(), 'close');
+  const metrics = createMetrics({
+    pools: [
+      ...(handle?.pg ? [{ target: 'primary' as const, pg: handle.pg, max: config.databasePoolMax }] : []),
+      ...(handle?.replicaPg ? [{ target: 'replica' as const, pg: handle.replicaPg, max: config.databasePoolMax }] : []),
+    ],
+  });
+  const registrations = config.redisUrl ? new RedisKeyValueCache(config.redisUrl, logger) : new MemoryKeyValueCache();
+  if (registrations instanceof RedisKeyValueCache) shutdown.add('apq-redis', () => registrations.close(), 'close');
+  const persisted = new PersistedOperationStore(config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : new Map(), registrations);
 
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: armor.validationRules,
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: config.limits.maxTokens },
+    // Parsed and validated documents, by query hash; sized in MiB (each entry's JSON length).
+    documentStore: config.documentCacheMb > 0 ? new InMemoryLRUCache({ maxSize: Math.round(config.documentCacheMb * 1024 * 1024) }) : null,
+    persistedQueries: { cache: persisted, ttl: config.apqTtlSeconds || null },
     introspection: config.nodeEnv !== 'production',
     includeStacktraceInErrorResponses: dev,
     plugins: [
@@ -77,7 +114,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
-      requestLogPlugin(logger),
+      requestLogPlugin(logger, metrics),
       inputGuardPlugin<Context>(),
       introspectionGuardPlugin<Context>(),
       suggestionGuardPlugin(),
@@ -89,16 +126,35 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   });
   await apollo.start();
 
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
+    // While draining, tell keep-alive clients not to reuse this connection (they reconnect elsewhere).
+    if (draining) res.setHeader('connection', 'close');
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
+      if (draining) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });
       const ready = await readiness(db);
       return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'unavailable', reason: ready.reason });
     }
+    if (url.pathname === '/metrics' && config.metricsEnabled) {
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(await metrics.render());
+      return;
+    }
     if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found: POST /graphql', extensions: { code: 'NOT_FOUND' } }] });
+    inFlight++;
+    metrics.inFlight.inc();
+    res.once('close', () => {
+      inFlight--;
+      metrics.inFlight.dec();
+      metrics.recordHttp(res.statusCode);
+      if (inFlight === 0) idle?.();
+    });
 
     let body: unknown;
     if (req.method === 'POST') {
@@ -120,7 +176,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     for (const [k, v] of Object.entries(req.headers)) {
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     }
-    const stats = { statements: 0, requestId };
+    const stats: QueryStats = { statements: 0, requestId, batchSizes: [] };
     const deadline = Date.now() + config.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     // The response is bounded by the deadline; queries still running are bounded by statement_timeout.
@@ -130,9 +186,19 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async (): Promise<Context> => {
           const apiKey = req.headers['x-api-key'];
-          const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, db);
+          const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, db)
+            .catch((e: unknown) => { throw databaseErrorCode(e) ? serviceUnavailable('The database is unavailable; retry shortly') : e; });
           const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? viewer.rateLimitPerMinute : null);
-          if (!bucket.allowed) throw rateLimited(bucket.retryAfterSeconds);
+          if (!bucket.allowed) {
+            metrics.rateLimited(viewer.kind);
+            throw rateLimited(bucket.retryAfterSeconds);
+          }
+          if (viewer.kind === 'apiKey' && viewer.persistedOnly) {
+            // Only hashes the manifest holds or someone registered before; this key may not register new ones.
+            const pq = persistedQueryOf(body, url.searchParams);
+            if (!pq.hash) throw forbidden('This API key accepts only persisted operations: send extensions.persistedQuery.sha256Hash');
+            if (pq.hasQuery && !(await persisted.isKnown(pq.hash))) throw forbidden('This API key may not register new persisted operations');
+          }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;
           return { viewer, loaders: createLoaders(db, rowScope), db, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
@@ -174,6 +240,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   return {
     apollo,
     http,
+    shutdown,
+    metrics,
+    inFlight: () => inFlight,
     flushAudit: () => auditWriter.flush(),
     async stop() {
       await subscriptions.close();
@@ -181,9 +250,32 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       await apollo.stop();
       await limiter.close();
       await auditWriter.close();
+      if (registrations instanceof RedisKeyValueCache) registrations.close();
+    },
+    async drain(timeoutMs = config.shutdownTimeoutMs) {
+      draining = true;
+      // net.Server's close: stop accepting but keep open connections. (http.Server#close would also cut
+      // idle keep-alive connections at once, racing clients that are just sending on them.) Requests
+      // arriving on open connections are served with `connection: close`, so clients move on.
+      const closed = new Promise<void>((resolve) => netClose.call(http, () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const finished = inFlight === 0 || await Promise.race([
+        new Promise<true>((resolve) => { idle = () => resolve(true); }),
+        new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) logger.warn({ inFlight, timeoutMs }, 'shutdown: requests still in flight after the timeout; closing their connections');
+      http.closeIdleConnections();
+      if (!finished) http.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      await shutdown.run(logger);
+      return finished;
     },
   };
 }
+
+const netClose = NetServer.prototype.close;
 
 /** Mutations are audited as WRITE (key management and erasure as ADMIN); reads of @pii fields as READ. */
 const ADMIN_FIELDS = new Set(['createApiKey', 'revokeApiKey', 'eraseCustomer', 'exportCustomerData', 'apiKeys', 'auditLog']);
@@ -206,20 +298,29 @@ function auditPlugin(writer: AuditWriter): ApolloServerPlugin<Context> {
 }
 
 /** One structured line per operation: request id, operation, duration, viewer kind, outcome. Never PII. */
-function requestLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
+function requestLogPlugin(logger: Logger, metrics: GatewayMetrics): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
       const started = performance.now();
       return {
-        async willSendResponse({ response, operationName, errors }) {
-          const codes = [...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+        async didResolveOperation({ operation }) {
+          // Read replica: queries read there; mutations stay on the primary for the whole request.
+          routeRequest(operation?.operation === 'query' ? 'replica' : 'primary');
+        },
+        async willSendResponse({ response, operationName: resolvedName, errors, operation, request }) {
+          // Before validation passes Apollo knows only the name the client sent.
+          const operationName = resolvedName ?? request.operationName;
           const single = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          const outcome = codes.length || single?.length ? 'error' : 'ok';
+          // The codes clients see (after formatError), else the raw ones.
+          const codes = [...new Set((single ?? errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+          const outcome = codes.length ? 'error' : 'ok';
+          const seconds = (performance.now() - started) / 1000;
+          metrics.recordOperation({ operationName: operationName ?? null, operationType: operation?.operation ?? null, outcome, seconds, codes, stats: queryStats.getStore() });
           logger.info({
             requestId: contextValue?.requestId ?? queryStats.getStore()?.requestId,
             operationName: operationName ?? null,
             viewer: contextValue?.viewer ? { kind: contextValue.viewer.kind, role: contextValue.viewer.role } : null,
-            ms: Math.round((performance.now() - started) * 10) / 10,
+            ms: Math.round(seconds * 10_000) / 10,
             statements: queryStats.getStore()?.statements,
             outcome,
             ...(codes.length ? { codes } : {}),
@@ -245,6 +346,8 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, logger: L
     return { ...keep('QUERY_TOO_COMPLEX'), message: formatted.message.replace(/^Syntax Error: /, '') };
   }
   if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) return keep('BAD_USER_INPUT');
+  // Apollo's APQ refusals carry no code of their own.
+  if (APQ_REFUSALS.has(formatted.message)) return keep('BAD_USER_INPUT');
   const dbCode = databaseErrorCode(unwrapResolverError(error));
   if (dbCode === 'TIMEOUT' || dbCode === 'SERVICE_UNAVAILABLE') {
     logger.warn({ err: unwrapResolverError(error), requestId: queryStats.getStore()?.requestId }, 'database error');
@@ -287,7 +390,8 @@ async function readiness(db: Db): Promise<{ ok: true } | { ok: false; reason: st
  * lost or refused connection. Looks through Drizzle's wrapper (`cause`).
  */
 function databaseErrorCode(err: unknown): 'TIMEOUT' | 'SERVICE_UNAVAILABLE' | null {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  const next = (e: object): unknown => (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 6; e = next(e), depth++) {
     const code = (e as { code?: unknown }).code;
     if (code === '57014') return 'TIMEOUT';
     if (typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'EPIPE'].includes(code))) {

@@ -10,6 +10,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   tags: async () => (await import('./tags')).tagsSuite,
   ingest: async () => (await import('./ingest')).ingestSuite,
   privacy: async () => (await import('./privacy')).privacySuite,
+  soak: async () => (await import('./soak')).soakSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

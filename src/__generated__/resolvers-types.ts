@@ -86,6 +86,8 @@ export type ApiKey = {
   maxCost?: Maybe<Scalars['Int']['output']>;
   /** Who or what the key is for. */
   name: Scalars['String']['output'];
+  /** Only persisted operations (manifest or registered APQ hashes) are accepted; ad-hoc documents are refused with FORBIDDEN. */
+  persistedOnly: Scalars['Boolean']['output'];
   /** Public part of the key (`c360_<prefix>_...`), to recognise it in logs. */
   prefix: Scalars['String']['output'];
   /** Consent purpose a customer must have GRANTED to be visible to this key. */
@@ -290,6 +292,8 @@ export type CreateApiKeyInput = {
   maxCost?: InputMaybe<Scalars['Int']['input']>;
   /** Who or what the key is for. */
   name: Scalars['String']['input'];
+  /** Accept only persisted operations (default false). */
+  persistedOnly?: InputMaybe<Scalars['Boolean']['input']>;
   /** Consent purpose required of visible customers (required for PARTNER). */
   purpose?: InputMaybe<Scalars['String']['input']>;
   /** Requests per minute. */
@@ -3345,6 +3349,7 @@ export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversP
   lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   maxCost?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  persistedOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purpose?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rateLimitPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;

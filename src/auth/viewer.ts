@@ -16,6 +16,8 @@ export type Viewer =
     kind: 'apiKey'; id: string; role: Role; name: string; scopes: readonly string[];
     fieldAllowList: ReadonlySet<string>; purpose: string | null; countries: readonly string[] | null;
     rateLimitPerMinute: number | null; maxCost: number | null;
+    /** Accepts only persisted operations (manifest or registered APQ hashes). */
+    persistedOnly: boolean;
   };
 
 export interface AuthSettings {
@@ -108,6 +110,7 @@ async function authenticateKey(presented: string, db: Db): Promise<Viewer> {
   return {
     kind: 'apiKey', id: k.id, role: k.role as Role, name: k.name, scopes: k.scopes, fieldAllowList: new Set(k.fieldAllowList),
     purpose: k.purpose, countries: k.countries, rateLimitPerMinute: k.rateLimitPerMinute, maxCost: k.maxCost,
+    persistedOnly: k.persistedOnly,
   };
 }
 

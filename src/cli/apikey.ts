@@ -38,17 +38,18 @@ program.command('create')
   .option('-c, --countries <list>', 'only customers in these ISO countries', list)
   .option('--rate <perMinute>', 'requests per minute', (v) => Number(v))
   .option('--max-cost <cost>', 'query cost budget', (v) => Number(v))
+  .option('--persisted-only', 'accept only persisted operations (manifest or registered APQ hashes)', false)
   .option('--expires-in-days <days>', 'lifetime in days (1-730)', (v) => Number(v), 90)
   .addHelpText('after', `
 Example:
   npm run -s apikey -- create --name "Acme loyalty" --scopes customers:read,tags:read \\
     --fields Customer.email --purpose partner_sharing --countries DE,AT --rate 120`)
-  .action(async (o: { name: string; role: Role; scopes: string[]; fields: string[]; purpose?: string; countries?: string[]; rate?: number; maxCost?: number; expiresInDays: number }) => {
+  .action(async (o: { name: string; role: Role; scopes: string[]; fields: string[]; purpose?: string; countries?: string[]; rate?: number; maxCost?: number; persistedOnly: boolean; expiresInDays: number }) => {
     try {
       const fields = allowListableFields(buildBareSchema());
       const { created, userErrors } = await withDb((db) => createApiKey(db, 'cli', {
         name: o.name, role: o.role, scopes: o.scopes, fieldAllowList: o.fields, purpose: o.purpose ?? null, countries: o.countries ?? null,
-        rateLimitPerMinute: o.rate ?? null, maxCost: o.maxCost ?? null, expiresInDays: o.expiresInDays,
+        rateLimitPerMinute: o.rate ?? null, maxCost: o.maxCost ?? null, persistedOnly: o.persistedOnly, expiresInDays: o.expiresInDays,
       }, fields));
       if (!created) {
         for (const e of userErrors) process.stderr.write(`${e.field.slice(1).join('.')}: ${e.message}\n`);

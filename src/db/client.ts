@@ -20,16 +20,35 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Executor = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface DbHandle {
+  /** Primary, or (with a replica) a router that sends a request's reads to the replica until it writes. */
   db: Db;
   driver: 'pglite' | 'postgres';
   /** Raw postgres.js client when driver = 'postgres' (COPY for bulk loads). */
   pg?: postgres.Sql;
+  /** Raw client of the read replica (DATABASE_REPLICA_URL), when configured. */
+  replicaPg?: postgres.Sql;
   pglite?: PGlite;
   close(): Promise<void>;
 }
 
-/** Per-request statement accounting (tests assert counts; the bench reports them). */
-export interface QueryStats { statements: number; requestId?: string }
+/**
+ * Per-request statement accounting (tests assert counts; the bench reports them; /metrics sums them
+ * once per request, so the hot path only bumps integers).
+ * `route` decides where a request's statements go when a replica is configured: requests start on the
+ * primary (authentication), a query operation switches to the replica, and a mutation (or any write)
+ * pins the rest of the request to the primary (read-your-writes).
+ */
+export interface QueryStats {
+  statements: number;
+  requestId?: string;
+  route?: 'primary' | 'replica';
+  /** Statements that ran on the replica. */
+  replicaStatements?: number;
+  /** Wall time of the statements that went through the fast path (ms). */
+  sqlMs?: number;
+  /** Keys per DataLoader batch (src/lib/batch.ts notes them). */
+  batchSizes?: number[];
+}
 export const queryStats = new AsyncLocalStorage<QueryStats>();
 
 const countingLogger: DrizzleLogger = {
@@ -38,36 +57,77 @@ const countingLogger: DrizzleLogger = {
     if (s) s.statements++;
   },
 };
+const replicaCountingLogger: DrizzleLogger = {
+  logQuery() {
+    const s = queryStats.getStore();
+    if (s) { s.statements++; s.replicaStatements = (s.replicaStatements ?? 0) + 1; }
+  },
+};
 
 export type DbOptions = Pick<Config, 'databaseUrl' | 'pgliteDir' | 'databasePoolMax'> & Partial<Pick<Config, 'databaseSsl'>> & {
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
   /** PostgreSQL only: server-side statement_timeout of every pooled connection. */
   statementTimeoutMs?: number;
+  /** PostgreSQL only: give up connecting after this long (default 5 s). */
+  databaseConnectTimeoutMs?: number;
+  /** PostgreSQL only: close connections idle this long (default 60 s; 0 = never). */
+  databaseIdleTimeoutMs?: number;
+  /** PostgreSQL only: read replica for query operations. */
+  databaseReplicaUrl?: string;
+  /** PostgreSQL only: application_name of the connections (default customer360-gateway). */
+  applicationName?: string;
 };
+
+function pgClient(url: string, config: DbOptions, applicationName: string): postgres.Sql {
+  const tls = config.databaseSsl;
+  return postgres(url, {
+    max: config.databasePoolMax,
+    // postgres.js takes seconds; fractions work (it multiplies by 1000).
+    connect_timeout: (config.databaseConnectTimeoutMs ?? 5_000) / 1000,
+    idle_timeout: config.databaseIdleTimeoutMs === 0 ? undefined : (config.databaseIdleTimeoutMs ?? 60_000) / 1000,
+    ...(tls && tls.mode !== 'disable'
+      ? { ssl: tls.mode === 'require' ? 'require' : { rejectUnauthorized: true, ...(tls.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}) } }
+      : {}),
+    onnotice: () => {},
+    connection: {
+      application_name: applicationName,
+      // Behavioural filters over a large base have high cost estimates, and PostgreSQL's JIT then
+      // spends seconds compiling a plan that runs in milliseconds (measured: 6 s of JIT on a 4 s
+      // filter count over 100,000 customers). The gateway's statements are short: no JIT.
+      jit: 'off',
+      ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
+    },
+  });
+}
+
+/** Named prepared statements, cached per connection by text: parse and plan once, not per call. */
+function pgFastPath(pg: postgres.Sql): FastPath {
+  return (text, params) => pg.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as Promise<unknown[]>;
+}
 
 export async function openDb(config: DbOptions): Promise<DbHandle> {
   if (config.databaseUrl) {
-    const tls = config.databaseSsl;
-    const pg = postgres(config.databaseUrl, {
-      max: config.databasePoolMax,
-      ...(tls && tls.mode !== 'disable'
-        ? { ssl: tls.mode === 'require' ? 'require' : { rejectUnauthorized: true, ...(tls.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}) } }
-        : {}),
-      onnotice: () => {},
-      connection: {
-        application_name: 'customer360-gateway',
-        // Behavioural filters over a large base have high cost estimates, and PostgreSQL's JIT then
-        // spends seconds compiling a plan that runs in milliseconds (measured: 6 s of JIT on a 4 s
-        // filter count over 100,000 customers). The gateway's statements are short: no JIT.
-        jit: 'off',
-        ...(config.statementTimeoutMs ? { statement_timeout: config.statementTimeoutMs } : {}),
-      },
+    const app = config.applicationName ?? 'customer360-gateway';
+    const pg = pgClient(config.databaseUrl, config, app);
+    const primary = drizzlePostgres(pg, { schema, logger: countingLogger }) as unknown as Db;
+    fastPaths.set(primary, pgFastPath(pg));
+    if (!config.databaseReplicaUrl) {
+      return { db: primary, driver: 'postgres', pg, close: () => pg.end({ timeout: 5 }) };
+    }
+    const replicaPg = pgClient(config.databaseReplicaUrl, config, `${app}-replica`);
+    const replica = drizzlePostgres(replicaPg, { schema, logger: replicaCountingLogger }) as unknown as Db;
+    const replicaFast = pgFastPath(replicaPg);
+    fastPaths.set(replica, async (text, params) => {
+      const s = queryStats.getStore();
+      if (s) s.replicaStatements = (s.replicaStatements ?? 0) + 1;
+      return replicaFast(text, params);
     });
-    const db = drizzlePostgres(pg, { schema, logger: countingLogger }) as unknown as Db;
-    // Named prepared statements, cached per connection by text: parse and plan once, not per call.
-    fastPaths.set(db, (text, params) => pg.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as Promise<unknown[]>);
-    return { db, driver: 'postgres', pg, close: () => pg.end({ timeout: 5 }) };
+    const db = routedDb(primary, replica);
+    return {
+      db, driver: 'postgres', pg, replicaPg,
+      close: async () => { await Promise.all([pg.end({ timeout: 5 }), replicaPg.end({ timeout: 5 })]); },
+    };
   }
   let dataDir: string | undefined;
   if (!config.inMemory) {
@@ -78,6 +138,39 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
   const db = drizzlePglite(pglite, { schema, logger: countingLogger }) as unknown as Db;
   fastPaths.set(db, async (text, params) => (await pglite.query(text, params as unknown[])).rows);
   return { db, driver: 'pglite', pglite, close: () => pglite.close() };
+}
+
+/**
+ * One Db object whose every use goes to the replica while the current request is routed there, and
+ * to the primary otherwise (outside requests too). Transactions always run on the primary and pin
+ * the request to it, so whatever a request reads after it has written comes from the primary.
+ */
+function routedDb(primary: Db, replica: Db): Db {
+  const target = (): Db => (queryStats.getStore()?.route === 'replica' ? replica : primary);
+  const router = new Proxy(primary, {
+    get(_t, prop) {
+      if (prop === 'transaction') {
+        const s = queryStats.getStore();
+        if (s) s.route = 'primary';
+        return primary.transaction.bind(primary);
+      }
+      const db = target();
+      const v = Reflect.get(db, prop, db) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(db) : v;
+    },
+  });
+  fastPaths.set(router, (text, params) => {
+    const fast = fastPaths.get(target());
+    if (!fast) throw new Error('routed database without fast path');
+    return fast(text, params);
+  });
+  return router;
+}
+
+/** Sends the current request's remaining statements to the replica (query operations) or the primary. */
+export function routeRequest(route: 'primary' | 'replica'): void {
+  const s = queryStats.getStore();
+  if (s && s.route !== 'primary') s.route = route;
 }
 
 /** `db.execute` returns an array on postgres.js and `{ rows }` on PGlite; this is the one place that knows. */
@@ -96,8 +189,14 @@ export async function execRows<T>(db: Pick<Executor, 'execute'>, query: SQL): Pr
   if (fast) {
     const { sql: text, params } = dialect.sqlToQuery(query);
     const s = queryStats.getStore();
-    if (s) s.statements++;
-    return (await fast(text, params)) as T[];
+    if (!s) return (await fast(text, params)) as T[];
+    s.statements++;
+    const t0 = performance.now();
+    try {
+      return (await fast(text, params)) as T[];
+    } finally {
+      s.sqlMs = (s.sqlMs ?? 0) + performance.now() - t0;
+    }
   }
   const res: unknown = await db.execute(query);
   if (Array.isArray(res)) return res as T[];

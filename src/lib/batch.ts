@@ -2,13 +2,22 @@
  * Helpers for DataLoader batch functions: one query per batch, then results in key order.
  * Missing keys get `null` (single) or `[]` (lists); duplicate keys get the same value.
  */
+import { queryStats } from '../db/client';
+
+/** Keys per batch, for the DataLoader batch-size histogram of /metrics (summed per request). */
+function noteBatch(size: number): void {
+  queryStats.getStore()?.batchSizes?.push(size);
+}
+
 export function orderByKeys<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (r: R) => K): (R | null)[] {
+  noteBatch(keys.length);
   const map = new Map<K, R>();
   for (const r of rows) map.set(keyOf(r), r);
   return keys.map((k) => map.get(k) ?? null);
 }
 
 export function groupByKeys<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (r: R) => K): R[][] {
+  noteBatch(keys.length);
   const map = new Map<K, R[]>();
   for (const r of rows) {
     const k = keyOf(r);
@@ -30,6 +39,7 @@ export async function batchByArgs<A, R>(
   fetch: (customerIds: string[], args: A) => Promise<Map<string, R>>,
   empty: () => R,
 ): Promise<R[]> {
+  noteBatch(keys.length);
   const groups = new Map<string, { args: A; ids: Set<string> }>();
   for (const k of keys) {
     let g = groups.get(k.argsKey);

@@ -49,7 +49,7 @@ export async function createApiKey(
   const apiKey = await repo.insertApiKey(db, {
     name, prefix, secretHash: hashSecret(secret), role, scopes: [...new Set(input.scopes)], fieldAllowList: [...new Set(fields)],
     purpose, countries: countries ? (countries as string[]) : null, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-    maxCost: input.maxCost ?? null, expiresAt: new Date(Date.now() + days * 86_400_000), createdBy,
+    maxCost: input.maxCost ?? null, persistedOnly: input.persistedOnly ?? false, expiresAt: new Date(Date.now() + days * 86_400_000), createdBy,
   });
   return { created: { apiKey, secret }, userErrors: [] };
 }
