@@ -43,7 +43,14 @@ function partsFor(plan: Plan, ids: readonly string[]): Part[] {
 
 async function run(db: Db, loaders: Loaders, parts: Part[]): Promise<void> {
   if (parts.length === 0) return;
-  const results = await execParts(db, parts.map((p) => p.query));
+  let results: unknown[][];
+  try {
+    results = await execParts(db, parts.map((p) => p.query));
+  } catch {
+    // Look-ahead is an optimization: when the combined statement fails, nothing is primed and every
+    // field loads through its own loader, so a failure surfaces at the path of the field it belongs to.
+    return;
+  }
   parts.forEach((p, i) => p.prime(results[i] ?? [], loaders));
 }
 
