@@ -5,7 +5,7 @@
 import { queryStats } from '../db/client';
 
 /** Keys per batch, for the DataLoader batch-size histogram of /metrics (summed per request). */
-function noteBatch(size: number): void {
+export function noteBatch(size: number): void {
   queryStats.getStore()?.batchSizes?.push(size);
 }
 

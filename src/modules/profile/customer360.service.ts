@@ -3,6 +3,7 @@ import type { SQL } from 'drizzle-orm';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context';
 import { execParts, type Db } from '../../db/client';
+import { noteBatch } from '../../lib/batch';
 import { selectedCustomerFields, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import { analyticsRelations } from '../analytics/analytics.loaders';
@@ -17,7 +18,7 @@ export const customerRelations: readonly CustomerRelation<Loaders>[] = [
   ...profileRelations, ...tagRelations, ...commerceRelations, ...serviceRelations, ...analyticsRelations,
 ];
 
-interface Part { query: SQL; prime(rows: unknown[], loaders: Loaders): void }
+interface Part { query: SQL; keys: number; prime(rows: unknown[], loaders: Loaders): void }
 /** The selected relations with their arguments; `sig` identifies the plan (same selection, same arguments). */
 interface Plan { relations: { relation: CustomerRelation<Loaders>; args: Record<string, unknown> }[]; sig: string }
 
@@ -33,7 +34,7 @@ function planFor(info: GraphQLResolveInfo, path: readonly string[]): Plan {
 function partsFor(plan: Plan, ids: readonly string[]): Part[] {
   return plan.relations.flatMap(({ relation, args }) => {
     try {
-      return [relation.plan(ids, args)];
+      return [{ ...relation.plan(ids, args), keys: ids.length }];
     } catch {
       // Invalid arguments (e.g. first: 1000): the field's resolver reports them at its own path.
       return [];
@@ -51,7 +52,8 @@ async function run(db: Db, loaders: Loaders, parts: Part[]): Promise<void> {
     // field loads through its own loader, so a failure surfaces at the path of the field it belongs to.
     return;
   }
-  parts.forEach((p, i) => p.prime(results[i] ?? [], loaders));
+  // Each relation part is one batch over all parents, like the loader batch it replaces (/metrics).
+  parts.forEach((p, i) => { noteBatch(p.keys); p.prime(results[i] ?? [], loaders); });
 }
 
 /**
@@ -89,7 +91,7 @@ export function createCustomer360Loader(db: Db, rowScope: SQL | undefined, loade
         return;
       }
       const parts = partsFor(plan, [...ids]);
-      if (parts.length) await run(db, l, [customerRowsPart([...ids], undefined), ...parts]);
+      if (parts.length) await run(db, l, [{ ...customerRowsPart([...ids], undefined), keys: ids.size }, ...parts]);
     }));
     return l.customerById.loadMany(keys.map((k) => k.id)) as Promise<(CustomerRow | null)[]>;
   }, { cacheKeyFn: (k) => `${k.plan.sig}|${k.id}` });
