@@ -24,7 +24,7 @@ import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from '
  */
 
 const LOOKUPS = 300;
-const HEAVY_REPEATS = 5;
+const HEAVY_REPEATS = 3;
 
 interface Timing { samples: number[]; p50: number; p95: number; p99: number; max: number }
 interface ScenarioResult {
