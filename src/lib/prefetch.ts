@@ -2,6 +2,7 @@ import {
   getArgumentValues, isObjectType, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode,
 } from 'graphql';
 import type { SQL } from 'drizzle-orm';
+import type { PagedKey } from './batch';
 
 /**
  * Look-ahead batching for a customer 360. A root resolver that returns customers (`customer`,
@@ -61,4 +62,33 @@ function collect(info: GraphQLResolveInfo, sets: readonly SelectionSetNode[]): F
   };
   for (const s of sets) visit(s);
   return out;
+}
+
+/**
+ * A paginated child list (transactions, interactions, timeline) as a look-ahead relation: the loader
+ * key is (customer, page arguments), so the field's own arguments decide what is primed.
+ */
+export function pagedRelation<L, A, P>(spec: {
+  field: string;
+  request(fieldArgs: Record<string, unknown>): { args: A; argsKey: string };
+  query(ids: readonly string[], args: A): SQL;
+  /** Rows of the batch query -> page per customer id. */
+  pages(rows: unknown[]): Map<string, P>;
+  loader(loaders: L): { prime(key: PagedKey<A>, value: P): unknown };
+  empty(): P;
+}): CustomerRelation<L> {
+  return {
+    field: spec.field,
+    plan(ids, fieldArgs) {
+      const { args, argsKey } = spec.request(fieldArgs);
+      return {
+        query: spec.query(ids, args),
+        prime(rows, loaders) {
+          const pages = spec.pages(rows);
+          const loader = spec.loader(loaders);
+          for (const id of ids) loader.prime({ customerId: id, args, argsKey }, pages.get(id) ?? spec.empty());
+        },
+      };
+    },
+  };
 }

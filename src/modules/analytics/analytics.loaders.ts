@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Db } from '../../db/client';
 import { batchByArgs, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
-import type { CustomerRelation } from '../../lib/prefetch';
+import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { TimelineEventRow } from './analytics.mappers';
 import * as repo from './analytics.repository';
@@ -29,17 +29,12 @@ export function createAnalyticsLoaders(db: Db) {
 
 /** Look-ahead batching of the timeline (see src/lib/prefetch.ts). */
 export const analyticsRelations: CustomerRelation<Loaders>[] = [
-  {
+  pagedRelation({
     field: 'timeline',
-    plan(ids, fieldArgs) {
-      const { args, argsKey } = timelinePageRequest(fieldArgs);
-      return {
-        query: repo.timelinePagesQuery(ids, args),
-        prime(rows, loaders) {
-          const pages = repo.mapTimelinePages(rows as repo.TimelineDbRow[]);
-          for (const id of ids) loaders.timelinePage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? []);
-        },
-      };
-    },
-  },
+    request: timelinePageRequest,
+    query: repo.timelinePagesQuery,
+    pages: (rows) => repo.mapTimelinePages(rows as repo.TimelineDbRow[]),
+    loader: (l: Loaders) => l.timelinePage,
+    empty: (): TimelineEventRow[] => [],
+  }),
 ];

@@ -3,7 +3,7 @@ import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
-import type { CustomerRelation } from '../../lib/prefetch';
+import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { TransactionItemRow, TransactionRow } from './commerce.mappers';
 import * as repo from './commerce.repository';
@@ -41,19 +41,14 @@ export function createCommerceLoaders(db: Db, rowScope?: SQL) {
 
 /** Look-ahead batching of the commerce relations of Customer (see src/lib/prefetch.ts). */
 export const commerceRelations: CustomerRelation<Loaders>[] = [
-  {
+  pagedRelation({
     field: 'transactions',
-    plan(ids, fieldArgs) {
-      const { args, argsKey } = transactionPageRequest(fieldArgs);
-      return {
-        query: repo.transactionPagesQuery(ids, args),
-        prime(rows, loaders) {
-          const pages = new Map(repo.mapTransactionPages(rows as repo.TransactionPageDbRow[]).map((p) => [p.customerId, p]));
-          for (const id of ids) loaders.transactionPage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? emptyPage());
-        },
-      };
-    },
-  },
+    request: transactionPageRequest,
+    query: repo.transactionPagesQuery,
+    pages: (rows) => new Map(repo.mapTransactionPages(rows as repo.TransactionPageDbRow[]).map((p) => [p.customerId, p])),
+    loader: (l: Loaders) => l.transactionPage,
+    empty: emptyPage,
+  }),
   {
     field: 'metrics',
     plan(ids) {

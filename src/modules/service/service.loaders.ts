@@ -3,7 +3,7 @@ import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batchByArgs, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
-import type { CustomerRelation } from '../../lib/prefetch';
+import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { InteractionRow } from './service.mappers';
 import * as repo from './service.repository';
@@ -37,17 +37,12 @@ export function createServiceLoaders(db: Db, rowScope?: SQL) {
 
 /** Look-ahead batching of the service relations of Customer (see src/lib/prefetch.ts). */
 export const serviceRelations: CustomerRelation<Loaders>[] = [
-  {
+  pagedRelation({
     field: 'interactions',
-    plan(ids, fieldArgs) {
-      const { args, argsKey } = interactionPageRequest(fieldArgs);
-      return {
-        query: repo.interactionPagesQuery(ids, args),
-        prime(rows, loaders) {
-          const pages = new Map(repo.mapInteractionPages(rows as repo.InteractionPageDbRow[]).map((p) => [p.customerId, p]));
-          for (const id of ids) loaders.interactionPage.prime({ customerId: id, args, argsKey }, pages.get(id) ?? emptyPage());
-        },
-      };
-    },
-  },
+    request: interactionPageRequest,
+    query: repo.interactionPagesQuery,
+    pages: (rows) => new Map(repo.mapInteractionPages(rows as repo.InteractionPageDbRow[]).map((p) => [p.customerId, p])),
+    loader: (l: Loaders) => l.interactionPage,
+    empty: emptyPage,
+  }),
 ];
