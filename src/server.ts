@@ -133,7 +133,11 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     // While draining, tell keep-alive clients not to reuse this connection (they reconnect elsewhere).
-    if (draining) res.setHeader('connection', 'close');
+    // Checked again when the response is written: a request already running when SIGTERM came
+    // answers with `connection: close` too, so its client does not send the next request on a socket
+    // the drain is about to close (that race surfaced as ECONNRESET in the shutdown test).
+    const closeIfDraining = () => { if (draining && !res.headersSent) res.setHeader('connection', 'close'); };
+    closeIfDraining();
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
@@ -204,6 +208,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           return { viewer, loaders: createLoaders(db, rowScope), db, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
         },
       }))]);
+      closeIfDraining();
       if (result === 'deadline') {
         logger.warn({ requestId }, 'request deadline exceeded');
         return sendJson(res, 504, gqlError(`The request took longer than ${config.requestTimeoutMs} ms`, 'TIMEOUT', requestId));
@@ -220,6 +225,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       }
     } catch (e) {
       clearTimeout(timer);
+      closeIfDraining();
       logger.error({ err: e, requestId }, 'request failed outside GraphQL execution');
       if (!res.headersSent) sendJson(res, 500, gqlError('Internal server error', 'INTERNAL_SERVER_ERROR', requestId));
       else res.end();
@@ -258,12 +264,27 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       // idle keep-alive connections at once, racing clients that are just sending on them.) Requests
       // arriving on open connections are served with `connection: close`, so clients move on.
       const closed = new Promise<void>((resolve) => netClose.call(http, () => resolve()));
-      let timer: NodeJS.Timeout | undefined;
-      const finished = inFlight === 0 || await Promise.race([
-        new Promise<true>((resolve) => { idle = () => resolve(true); }),
-        new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
-      ]);
-      clearTimeout(timer);
+      const deadline = Date.now() + timeoutMs;
+      const settle = async (): Promise<boolean> => {
+        if (inFlight === 0) return true;
+        let timer: NodeJS.Timeout | undefined;
+        const done = await Promise.race([
+          new Promise<true>((resolve) => { idle = () => resolve(true); }),
+          new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())); }),
+        ]);
+        clearTimeout(timer);
+        return done;
+      };
+      let finished = await settle();
+      // Linger before cutting idle keep-alive connections: a client may have sent its next request on
+      // one a moment ago (in the socket buffer, not parsed yet). Cutting it then is an ECONNRESET for a
+      // request the client believes was accepted. Requests arriving now are still served (with
+      // `connection: close`); only connections quiet for the whole linger are closed.
+      while (finished && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(SHUTDOWN_LINGER_MS, Math.max(0, deadline - Date.now()))));
+        if (inFlight === 0) break;
+        finished = await settle();
+      }
       if (!finished) logger.warn({ inFlight, timeoutMs }, 'shutdown: requests still in flight after the timeout; closing their connections');
       http.closeIdleConnections();
       if (!finished) http.closeAllConnections();
@@ -276,6 +297,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
 }
 
 const netClose = NetServer.prototype.close;
+/** How long a drained server keeps idle keep-alive connections open for requests already on their way. */
+const SHUTDOWN_LINGER_MS = 500;
 
 /** Mutations are audited as WRITE (key management and erasure as ADMIN); reads of @pii fields as READ. */
 const ADMIN_FIELDS = new Set(['createApiKey', 'revokeApiKey', 'eraseCustomer', 'exportCustomerData', 'apiKeys', 'auditLog']);
