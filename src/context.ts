@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { Config } from './config';
-import type { Db } from './db/client';
+import type { Db, QueryStats } from './db/client';
 import type { Logger } from './logger';
 import type { Loaders } from './loaders';
 import type { Viewer } from './auth/viewer';
@@ -20,4 +20,6 @@ export interface Context {
   rowScope: SQL | undefined;
   /** Personal data read and actions taken by this request (written in batches after the response). */
   audit: RequestAudit;
+  /** Statements, SQL time, DataLoader batches and replica route of this request (HTTP requests only). */
+  stats?: QueryStats;
 }

@@ -19,7 +19,7 @@ import { resolvePrivacyHashKey } from './auth/privacy';
 import type { Config } from './config';
 import type { Context } from './context';
 import type { QueryStats } from './db/client';
-import { queryStats, routeRequest, type Db, type DbHandle } from './db/client';
+import { requestDb, routeRequest, type Db, type DbHandle } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
 import { forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
 import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
@@ -181,16 +181,18 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     }
     const stats: QueryStats = { statements: 0, requestId, batchSizes: [] };
+    // Everything this request runs goes through its own Db view: counted, timed, replica-routed.
+    const rdb = requestDb(db, stats);
     const deadline = Date.now() + config.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     // The response is bounded by the deadline; queries still running are bounded by statement_timeout.
     const expired = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), config.requestTimeoutMs); });
     try {
-      const result = await Promise.race([expired, queryStats.run(stats, () => apollo.executeHTTPGraphQLRequest({
+      const result = await Promise.race([expired, apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async (): Promise<Context> => {
           const apiKey = req.headers['x-api-key'];
-          const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, db)
+          const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, rdb)
             .catch((e: unknown) => { throw databaseErrorCode(e) ? serviceUnavailable('The database is unavailable; retry shortly') : e; });
           const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? viewer.rateLimitPerMinute : null);
           if (!bucket.allowed) {
@@ -205,9 +207,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;
-          return { viewer, loaders: createLoaders(db, rowScope), db, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
+          return { viewer, loaders: createLoaders(rdb, rowScope), db: rdb, stats, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
         },
-      }))]);
+      })]);
       closeIfDraining();
       if (result === 'deadline') {
         logger.warn({ requestId }, 'request deadline exceeded');
@@ -326,9 +328,13 @@ function requestLogPlugin(logger: Logger, metrics: GatewayMetrics): ApolloServer
     async requestDidStart({ contextValue }) {
       const started = performance.now();
       return {
+        async didEncounterErrors({ errors }) {
+          // formatError runs next with the same error objects but without the request: note its id.
+          if (contextValue?.requestId) for (const e of errors) errorRequestIds.set(e, contextValue.requestId);
+        },
         async didResolveOperation({ operation }) {
           // Read replica: queries read there; mutations stay on the primary for the whole request.
-          routeRequest(operation?.operation === 'query' ? 'replica' : 'primary');
+          if (contextValue?.stats) routeRequest(contextValue.stats, operation?.operation === 'query' ? 'replica' : 'primary');
         },
         async willSendResponse({ response, operationName: resolvedName, errors, operation, request }) {
           // Before validation passes Apollo knows only the name the client sent.
@@ -338,13 +344,13 @@ function requestLogPlugin(logger: Logger, metrics: GatewayMetrics): ApolloServer
           const codes = [...new Set((single ?? errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
           const outcome = codes.length ? 'error' : 'ok';
           const seconds = (performance.now() - started) / 1000;
-          metrics.recordOperation({ operationName: operationName ?? null, operationType: operation?.operation ?? null, outcome, seconds, codes, stats: queryStats.getStore() });
+          metrics.recordOperation({ operationName: operationName ?? null, operationType: operation?.operation ?? null, outcome, seconds, codes, stats: contextValue?.stats });
           logger.info({
-            requestId: contextValue?.requestId ?? queryStats.getStore()?.requestId,
+            requestId: contextValue?.requestId,
             operationName: operationName ?? null,
             viewer: contextValue?.viewer ? { kind: contextValue.viewer.kind, role: contextValue.viewer.role } : null,
             ms: Math.round(seconds * 10_000) / 10,
-            statements: queryStats.getStore()?.statements,
+            statements: contextValue?.stats?.statements,
             outcome,
             ...(codes.length ? { codes } : {}),
           }, 'graphql request');
@@ -353,6 +359,10 @@ function requestLogPlugin(logger: Logger, metrics: GatewayMetrics): ApolloServer
     },
   };
 }
+
+const errorRequestIds = new WeakMap<object, string>();
+const requestIdOfError = (error: unknown): string | undefined =>
+  (typeof error === 'object' && error !== null ? errorRequestIds.get(error) : undefined);
 
 /**
  * Keeps codes from the closed list (with their messages); everything else becomes
@@ -373,7 +383,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, logger: L
   if (APQ_REFUSALS.has(formatted.message)) return keep('BAD_USER_INPUT');
   const dbCode = databaseErrorCode(unwrapResolverError(error));
   if (dbCode === 'TIMEOUT' || dbCode === 'SERVICE_UNAVAILABLE') {
-    logger.warn({ err: unwrapResolverError(error), requestId: queryStats.getStore()?.requestId }, 'database error');
+    logger.warn({ err: unwrapResolverError(error), requestId: requestIdOfError(error) }, 'database error');
     return {
       message: dbCode === 'TIMEOUT' ? 'A database statement took longer than its timeout' : 'The database is unavailable; retry shortly',
       ...(formatted.locations ? { locations: formatted.locations } : {}),
@@ -382,7 +392,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, logger: L
     };
   }
   if (isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return keep(code);
-  const requestId = queryStats.getStore()?.requestId;
+  const requestId = requestIdOfError(error);
   logger.error({ err: unwrapResolverError(error), requestId, path: formatted.path }, 'internal error');
   return {
     message: 'Internal server error',

@@ -2,22 +2,33 @@
  * Helpers for DataLoader batch functions: one query per batch, then results in key order.
  * Missing keys get `null` (single) or `[]` (lists); duplicate keys get the same value.
  */
-import { queryStats } from '../db/client';
+import DataLoader from 'dataloader';
+import { statsOf } from '../db/client';
 
 /** Keys per batch, for the DataLoader batch-size histogram of /metrics (summed per request). */
-export function noteBatch(size: number): void {
-  queryStats.getStore()?.batchSizes?.push(size);
+export function noteBatch(db: object, size: number): void {
+  statsOf(db)?.batchSizes?.push(size);
+}
+
+/**
+ * A per-request DataLoader over `db` (the request's Db): each batch's size is noted for /metrics.
+ * Every loader of the project is made here.
+ */
+export function batched<K, V, C = K>(db: object, load: DataLoader.BatchLoadFn<K, V>, options?: DataLoader.Options<K, V, C>): DataLoader<K, V, C> {
+  const stats = statsOf(db);
+  const fn: DataLoader.BatchLoadFn<K, V> = stats?.batchSizes
+    ? (keys) => { stats.batchSizes?.push(keys.length); return load(keys); }
+    : load;
+  return new DataLoader<K, V, C>(fn, options);
 }
 
 export function orderByKeys<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (r: R) => K): (R | null)[] {
-  noteBatch(keys.length);
   const map = new Map<K, R>();
   for (const r of rows) map.set(keyOf(r), r);
   return keys.map((k) => map.get(k) ?? null);
 }
 
 export function groupByKeys<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (r: R) => K): R[][] {
-  noteBatch(keys.length);
   const map = new Map<K, R[]>();
   for (const r of rows) {
     const k = keyOf(r);
@@ -39,7 +50,6 @@ export async function batchByArgs<A, R>(
   fetch: (customerIds: string[], args: A) => Promise<Map<string, R>>,
   empty: () => R,
 ): Promise<R[]> {
-  noteBatch(keys.length);
   const groups = new Map<string, { args: A; ids: Set<string> }>();
   for (const k of keys) {
     let g = groups.get(k.argsKey);

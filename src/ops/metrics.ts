@@ -39,7 +39,7 @@ export function createMetrics(opts: { pools: { target: 'primary' | 'replica'; pg
     name: 'c360_sql_statements_per_operation', help: 'SQL statements per GraphQL operation', buckets: [0, 1, 2, 3, 5, 8, 13, 21, 50, 100], registers: [registry],
   });
   const sqlSeconds = new Histogram({
-    name: 'c360_sql_duration_seconds', help: 'Time a GraphQL operation spent waiting on SQL (statements on the prepared fast path)',
+    name: 'c360_sql_duration_seconds', help: 'Time a GraphQL operation spent waiting on SQL (sum over its statements, Drizzle builder and raw)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry],
   });
   const batches = new Histogram({

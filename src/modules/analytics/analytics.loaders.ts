@@ -1,6 +1,5 @@
-import DataLoader from 'dataloader';
 import type { Db } from '../../db/client';
-import { batchByArgs, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, batchByArgs, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -20,7 +19,7 @@ export function timelinePageRequest(a: { first?: number | null; after?: string |
 
 export function createAnalyticsLoaders(db: Db) {
   return {
-    timelinePage: new DataLoader<TimelinePageKey, TimelineEventRow[], string>(
+    timelinePage: batched<TimelinePageKey, TimelineEventRow[], string>(db, 
       (keys) => batchByArgs(keys, (ids, args) => repo.timelinePages(db, ids, args), () => []),
       { cacheKeyFn: pagedCacheKey },
     ),

@@ -1,7 +1,6 @@
-import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -22,11 +21,11 @@ export function transactionPageRequest(a: { first?: number | null; after?: strin
 
 export function createCommerceLoaders(db: Db, rowScope?: SQL) {
   return {
-    transactionById: new DataLoader<string, TransactionRow | null>(async (ids) =>
+    transactionById: batched<string, TransactionRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.transactionsByIds(db, ids, rowScope), (r) => r.id)),
-    itemsByTransactionId: new DataLoader<string, TransactionItemRow[]>(async (ids) =>
+    itemsByTransactionId: batched<string, TransactionItemRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.itemsByTransactionIds(db, ids), (r) => r.transactionId)),
-    transactionPage: new DataLoader<TransactionPageKey, repo.TransactionPageRows, string>(
+    transactionPage: batched<TransactionPageKey, repo.TransactionPageRows, string>(db, 
       (keys) => batchByArgs(
         keys,
         async (ids, args) => new Map((await repo.transactionPages(db, ids, args)).map((p) => [p.customerId, p])),
@@ -34,7 +33,7 @@ export function createCommerceLoaders(db: Db, rowScope?: SQL) {
       ),
       { cacheKeyFn: pagedCacheKey },
     ),
-    metricsByCustomerId: new DataLoader<string, repo.MetricsDbRow | null>(async (ids) =>
+    metricsByCustomerId: batched<string, repo.MetricsDbRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.metricsByCustomerIds(db, ids), (r) => r.customerId)),
   };
 }

@@ -1,9 +1,8 @@
-import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context';
 import { execParts, type Db } from '../../db/client';
-import { noteBatch } from '../../lib/batch';
+import { batched, noteBatch } from '../../lib/batch';
 import { selectedCustomerFields, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import { analyticsRelations } from '../analytics/analytics.loaders';
@@ -53,7 +52,7 @@ async function run(db: Db, loaders: Loaders, parts: Part[]): Promise<void> {
     return;
   }
   // Each relation part is one batch over all parents, like the loader batch it replaces (/metrics).
-  parts.forEach((p, i) => { noteBatch(p.keys); p.prime(results[i] ?? [], loaders); });
+  parts.forEach((p, i) => { noteBatch(db, p.keys); p.prime(results[i] ?? [], loaders); });
 }
 
 /**
@@ -75,7 +74,7 @@ interface Customer360Key { id: string; plan: Plan }
  * viewer may see, so nothing is ever fetched for a customer outside the scope.
  */
 export function createCustomer360Loader(db: Db, rowScope: SQL | undefined, loaders: () => Loaders) {
-  return new DataLoader<Customer360Key, CustomerRow | null, string>(async (keys) => {
+  return batched<Customer360Key, CustomerRow | null, string>(db, async (keys) => {
     const l = loaders();
     const groups = new Map<string, { plan: Plan; ids: Set<string> }>();
     for (const k of keys) {

@@ -1,7 +1,6 @@
-import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { groupByKeys, orderByKeys } from '../../lib/batch';
+import { batched, groupByKeys, orderByKeys } from '../../lib/batch';
 import type { CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
@@ -9,9 +8,9 @@ import * as repo from './profile.repository';
 
 export function createProfileLoaders(db: Db, rowScope?: SQL) {
   return {
-    customerById: new DataLoader<string, CustomerRow | null>(async (ids) =>
+    customerById: batched<string, CustomerRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.customersByIds(db, ids, rowScope), (r) => r.id)),
-    customerByExternalId: new DataLoader<repo.ExternalKey, CustomerRow | null, string>(
+    customerByExternalId: batched<repo.ExternalKey, CustomerRow | null, string>(db, 
       async (keys) => orderByKeys(
         keys.map(externalKey),
         await repo.customersByExternalIds(db, keys, rowScope),
@@ -19,11 +18,11 @@ export function createProfileLoaders(db: Db, rowScope?: SQL) {
       ),
       { cacheKeyFn: externalKey },
     ),
-    identitiesByCustomerId: new DataLoader<string, IdentityRow[]>(async (ids) =>
+    identitiesByCustomerId: batched<string, IdentityRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.identitiesByCustomerIds(db, ids), (r) => r.customerId)),
-    consentsByCustomerId: new DataLoader<string, ConsentRow[]>(async (ids) =>
+    consentsByCustomerId: batched<string, ConsentRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.currentConsentsByCustomerIds(db, ids), (r) => r.customerId)),
-    consentHistoryByCustomerId: new DataLoader<string, ConsentRow[]>(async (ids) =>
+    consentHistoryByCustomerId: batched<string, ConsentRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.consentHistoryByCustomerIds(db, ids), (r) => r.customerId)),
   };
 }

@@ -1,7 +1,6 @@
-import DataLoader from 'dataloader';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { batchByArgs, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, batchByArgs, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -22,9 +21,9 @@ export function interactionPageRequest(a: { first?: number | null; after?: strin
 
 export function createServiceLoaders(db: Db, rowScope?: SQL) {
   return {
-    interactionById: new DataLoader<string, InteractionRow | null>(async (ids) =>
+    interactionById: batched<string, InteractionRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.interactionsByIds(db, ids, rowScope), (r) => r.id)),
-    interactionPage: new DataLoader<InteractionPageKey, repo.InteractionPageRows, string>(
+    interactionPage: batched<InteractionPageKey, repo.InteractionPageRows, string>(db, 
       (keys) => batchByArgs(
         keys,
         async (ids, args) => new Map((await repo.interactionPages(db, ids, args)).map((p) => [p.customerId, p])),

@@ -1,6 +1,5 @@
-import DataLoader from 'dataloader';
 import type { Db } from '../../db/client';
-import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
 import type { CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { CustomerTagRow, LifecycleChangeRow, RfmRow, TagChangeRow, TagDefinitionRow, TagRuleRow, TagRuleRunRow } from './tags.mappers';
@@ -12,21 +11,21 @@ export interface RuleRunsKey { ruleId: string; limit: number }
 
 export function createTagLoaders(db: Db) {
   return {
-    tagDefinitionById: new DataLoader<string, TagDefinitionRow | null>(async (ids) =>
+    tagDefinitionById: batched<string, TagDefinitionRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.tagDefinitionsByIds(db, ids), (r) => r.id)),
-    tagsByCustomerId: new DataLoader<string, CustomerTagRow[]>(async (ids) =>
+    tagsByCustomerId: batched<string, CustomerTagRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.tagsByCustomerIds(db, ids), (r) => r.customerId)),
-    tagChangeById: new DataLoader<string, TagChangeRow | null>(async (ids) =>
+    tagChangeById: batched<string, TagChangeRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.tagChangesByIds(db, ids), (r) => r.id)),
-    tagCustomerCount: new DataLoader<string, number>(async (ids) =>
+    tagCustomerCount: batched<string, number>(db, async (ids) =>
       orderByKeys(ids, await repo.tagCustomerCounts(db, ids), (r) => r.tagId).map((r) => r?.n ?? 0)),
-    tagUsagesByTagId: new DataLoader<string, repo.TagUsageRow[]>(async (ids) =>
+    tagUsagesByTagId: batched<string, repo.TagUsageRow[]>(db, async (ids) =>
       groupByKeys(ids, await repo.tagUsages(db, ids), (r) => r.tagId)),
-    tagRuleById: new DataLoader<string, TagRuleRow | null>(async (ids) =>
+    tagRuleById: batched<string, TagRuleRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.tagRulesByIds(db, ids), (r) => r.id)),
-    ruleCustomerCount: new DataLoader<string, number>(async (ids) =>
+    ruleCustomerCount: batched<string, number>(db, async (ids) =>
       orderByKeys(ids, await repo.ruleCustomerCounts(db, ids), (r) => r.ruleId).map((r) => r?.n ?? 0)),
-    ruleRuns: new DataLoader<RuleRunsKey, TagRuleRunRow[], string>(async (keys) => {
+    ruleRuns: batched<RuleRunsKey, TagRuleRunRow[], string>(db, async (keys) => {
       const byLimit = new Map<number, string[]>();
       for (const k of keys) byLimit.set(k.limit, [...(byLimit.get(k.limit) ?? []), k.ruleId]);
       const results = new Map<string, TagRuleRunRow[]>();
@@ -35,15 +34,15 @@ export function createTagLoaders(db: Db) {
       }
       return keys.map((k) => results.get(`${k.limit}|${k.ruleId}`) ?? []);
     }, { cacheKeyFn: (k) => `${k.limit}|${k.ruleId}` }),
-    tagHistoryPage: new DataLoader<TagHistoryKey, TagChangeRow[], string>(
+    tagHistoryPage: batched<TagHistoryKey, TagChangeRow[], string>(db, 
       (keys) => batchByArgs(keys, (ids, args) => repo.tagHistories(db, ids, args), () => []),
       { cacheKeyFn: pagedCacheKey },
     ),
-    lifecycleHistoryPage: new DataLoader<LifecycleHistoryKey, LifecycleChangeRow[], string>(
+    lifecycleHistoryPage: batched<LifecycleHistoryKey, LifecycleChangeRow[], string>(db, 
       (keys) => batchByArgs(keys, (ids, args) => repo.lifecycleHistories(db, ids, args.limit), () => []),
       { cacheKeyFn: pagedCacheKey },
     ),
-    rfmByCustomerId: new DataLoader<string, RfmRow | null>(async (ids) =>
+    rfmByCustomerId: batched<string, RfmRow | null>(db, async (ids) =>
       orderByKeys(ids, await repo.rfmByCustomerIds(db, ids), (r) => r.customerId)),
   };
 }

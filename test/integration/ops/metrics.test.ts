@@ -42,6 +42,18 @@ describe('GET /metrics', () => {
     expect(value(after, 'c360_http_responses_total{status="200"}')).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts and times the statements of a mutation, transaction included', async () => {
+    const before = await scrape();
+    const res = await app.gql('mutation Upsert { upsertCustomer(input: { source: "crm", externalId: "metrics-1", firstName: "Mia" }) { customer { id } userErrors { message } } }');
+    expect(res.body.errors).toBeUndefined();
+    const after = await scrape();
+    // Drizzle builder statements inside db.transaction() count like fast-path reads.
+    expect(res.statements).toBeGreaterThanOrEqual(3);
+    expect(value(after, 'c360_sql_statements_total{target="primary"}') - value(before, 'c360_sql_statements_total{target="primary"}')).toBe(res.statements);
+    expect(value(after, 'c360_sql_duration_seconds_count') - value(before, 'c360_sql_duration_seconds_count')).toBe(1);
+    expect(value(after, 'c360_sql_duration_seconds_sum') - value(before, 'c360_sql_duration_seconds_sum')).toBeGreaterThan(0);
+  });
+
   it('keeps the operation label set bounded: names that are not identifiers count as "other"', async () => {
     await fetch(app.url, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('ADMIN')}` },
