@@ -98,6 +98,26 @@ describe('authentication and authorization', () => {
     expectRejected(await gql<LeakData>(LEAK_QUERY, undefined, { authorization: `Bearer ${header}.${b64url(payload)}.${signature}` }));
   });
 
+  it('stops accepting a token the moment it expires, although its verification is cached', async () => {
+    const exp = now() + 2;
+    const token = await sign({ sub: 'short-lived', exp });
+    const first = await gql<ViewerData>('{ viewer { id } }', undefined, { authorization: `Bearer ${token}` });
+    expect(first.body.data?.viewer.id).toBe('short-lived');
+    // Served from the cache of verified tokens.
+    const second = await gql<ViewerData>('{ viewer { id } }', undefined, { authorization: `Bearer ${token}` });
+    expect(second.body.data?.viewer.id).toBe('short-lived');
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    expectRejected(await gql<LeakData>(LEAK_QUERY, undefined, { authorization: `Bearer ${token}` }));
+  });
+
+  it('does not let a cached token vouch for a tampered copy of it', async () => {
+    const token = await sign({ sub: 'cached-user', claims: { role: 'ANALYST' } });
+    expect((await gql<ViewerData>('{ viewer { role } }', undefined, { authorization: `Bearer ${token}` })).body.data?.viewer.role).toBe('ANALYST');
+    const [header, , signature] = token.split('.');
+    const payload = { sub: 'cached-user', role: 'ADMIN', iss: app.auth.issuer, aud: app.auth.audience, iat: now(), exp: now() + 600 };
+    expectRejected(await gql<LeakData>(LEAK_QUERY, undefined, { authorization: `Bearer ${header}.${b64url(payload)}.${signature}` }));
+  });
+
   it('rejects a token without exp', async () => {
     const token = await new SignJWT({ role: 'ADMIN' }).setProtectedHeader({ alg: 'HS256' }).setSubject('attacker')
       .setIssuer(app.auth.issuer).setAudience(app.auth.audience).sign(app.auth.secret);
