@@ -100,6 +100,8 @@ export type ApiKey = {
   role: Role;
   /** Granted scopes, e.g. `customers:read`, `transactions:read`, `tags:write`, `aggregates:read`. */
   scopes: Array<Scalars['String']['output']>;
+  /** Only members of at least one of these segments are visible (an archived segment has no members); null = no segment restriction. */
+  segmentIds?: Maybe<Array<Scalars['ID']['output']>>;
 };
 
 /** Input of `assignTag`. */
@@ -302,6 +304,8 @@ export type CreateApiKeyInput = {
   role?: InputMaybe<Role>;
   /** Scopes to grant. */
   scopes: Array<Scalars['String']['input']>;
+  /** Restrict to members of at least one of these segments (Segment ids; active segments only, at most 100). Omit for no segment restriction. */
+  segmentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 /** Result of `createApiKey`. */
@@ -3356,6 +3360,7 @@ export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversP
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  segmentIds?: Resolver<Maybe<Array<ResolversTypes['ID']>>, ParentType, ContextType>;
 };
 
 export type AssignTagPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AssignTagPayload'] = ResolversParentTypes['AssignTagPayload']> = {

@@ -2,6 +2,7 @@ import { webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import type { CustomerFilter, Role } from '../__generated__/resolvers-types';
 import type { Db } from '../db/client';
+import { toGlobalId } from '../lib/global-id';
 import { looksLikeApiKey, verifyApiKey } from '../modules/admin/admin.service';
 import { serviceUnavailable, unauthenticated } from '../errors';
 
@@ -15,6 +16,8 @@ export type Viewer =
   | {
     kind: 'apiKey'; id: string; role: Role; name: string; scopes: readonly string[];
     fieldAllowList: ReadonlySet<string>; purpose: string | null; countries: readonly string[] | null;
+    /** Segment uuids: only their members are visible (row scope); null = no segment restriction. */
+    segmentIds: readonly string[] | null;
     rateLimitPerMinute: number | null; maxCost: number | null;
     /** Accepts only persisted operations (manifest or registered APQ hashes). */
     persistedOnly: boolean;
@@ -147,19 +150,23 @@ async function authenticateKey(presented: string, db: Db): Promise<Viewer> {
   const k = result.key;
   return {
     kind: 'apiKey', id: k.id, role: k.role as Role, name: k.name, scopes: k.scopes, fieldAllowList: new Set(k.fieldAllowList),
-    purpose: k.purpose, countries: k.countries, rateLimitPerMinute: k.rateLimitPerMinute, maxCost: k.maxCost,
+    purpose: k.purpose, countries: k.countries, segmentIds: k.segmentIds, rateLimitPerMinute: k.rateLimitPerMinute, maxCost: k.maxCost,
     persistedOnly: k.persistedOnly,
   };
 }
 
 /**
  * Row scope of a viewer as a CustomerFilter: an API key with a purpose sees only customers whose
- * current consent for it is GRANTED (and, optionally, in its countries). Null: no restriction.
+ * current consent for it is GRANTED and, optionally, who are in its countries and members of at least
+ * one of its segments (all conditions hold together). Segment membership is the materialized one
+ * (segment_memberships): a customer leaves the key's view when a refresh or an edit removes them, and
+ * an archived segment has no members. Null: no restriction.
  */
 export function rowScopeOf(viewer: Viewer): CustomerFilter | null {
-  if (viewer.kind !== 'apiKey' || (!viewer.purpose && !viewer.countries)) return null;
+  if (viewer.kind !== 'apiKey' || (!viewer.purpose && !viewer.countries && !viewer.segmentIds)) return null;
   return {
     ...(viewer.purpose ? { consent: { purpose: viewer.purpose, status: 'GRANTED' as const } } : {}),
     ...(viewer.countries ? { countries: [...viewer.countries] } : {}),
+    ...(viewer.segmentIds ? { segment: { in: viewer.segmentIds.map((id) => toGlobalId('Segment', id)) } } : {}),
   };
 }

@@ -20,6 +20,8 @@ export const apiKeys = pgTable('api_keys', {
   purpose: text('purpose'),
   /** Only customers in these countries (row scope); null = no restriction. */
   countries: text('countries').array(),
+  /** Only members of at least one of these segments (row scope; archived segments have none); null = no restriction. */
+  segmentIds: uuid('segment_ids').array(),
   rateLimitPerMinute: integer('rate_limit_per_minute'),
   maxCost: integer('max_cost'),
   persistedOnly: boolean('persisted_only').notNull().default(false),
@@ -31,6 +33,7 @@ export const apiKeys = pgTable('api_keys', {
 }, (t) => [
   check('api_keys_role_chk', sql`${t.role} IN ('PARTNER','ADMIN','AGENT','MARKETER','ANALYST')`),
   check('api_keys_partner_purpose_chk', sql`${t.role} <> 'PARTNER' OR ${t.purpose} IS NOT NULL`),
+  check('api_keys_segment_ids_chk', sql`${t.segmentIds} IS NULL OR cardinality(${t.segmentIds}) > 0`),
 ]);
 
 /**

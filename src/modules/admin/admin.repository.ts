@@ -25,7 +25,7 @@ export async function revokeApiKeyByPrefix(db: Db, prefix: string): Promise<ApiK
 /** The key by its public prefix (one indexed read per API-key request, prepared). */
 export async function apiKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow | null> {
   const [r] = await execRows<Record<string, unknown>>(db, sql`
-    SELECT id, name, prefix, secret_hash, role, scopes, field_allow_list, purpose, countries, rate_limit_per_minute,
+    SELECT id, name, prefix, secret_hash, role, scopes, field_allow_list, purpose, countries, segment_ids::text[] AS segment_ids, rate_limit_per_minute,
       max_cost, persisted_only, expires_at, revoked_at, last_used_at, created_by, created_at
     FROM api_keys WHERE prefix = ${prefix}`);
   if (!r) return null;
@@ -33,6 +33,7 @@ export async function apiKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow 
     id: String(r.id), name: String(r.name), prefix: String(r.prefix), secretHash: String(r.secret_hash), role: String(r.role),
     scopes: (r.scopes as string[]) ?? [], fieldAllowList: (r.field_allow_list as string[]) ?? [],
     purpose: (r.purpose as string | null) ?? null, countries: (r.countries as string[] | null) ?? null,
+    segmentIds: (r.segment_ids as string[] | null) ?? null,
     rateLimitPerMinute: r.rate_limit_per_minute == null ? null : Number(r.rate_limit_per_minute),
     maxCost: r.max_cost == null ? null : Number(r.max_cost), persistedOnly: Boolean(r.persisted_only),
     expiresAt: toDateOrNull(r.expires_at), revokedAt: toDateOrNull(r.revoked_at), lastUsedAt: toDateOrNull(r.last_used_at),

@@ -53,6 +53,7 @@ export const adminResolvers: Resolvers = {
   ApiKey: {
     id: (k) => toGlobalId('ApiKey', k.id),
     role: (k) => k.role as Role,
+    segmentIds: (k) => k.segmentIds?.map((id) => toGlobalId('Segment', id)) ?? null,
   },
   AuditEntry: {
     action: (e) => e.action as AuditAction,

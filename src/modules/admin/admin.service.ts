@@ -1,7 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/client';
 import { userError, type UserError } from '../../errors';
+import { tryGlobalId } from '../../lib/global-id';
 import { normalizeCountry } from '../../lib/normalize';
+import { segmentsByIds } from '../segments/segments.repository';
 import type { CreateApiKeyInput, Role } from '../../__generated__/resolvers-types';
 import type { ApiKeyRow } from './admin.mappers';
 import * as repo from './admin.repository';
@@ -36,6 +38,7 @@ export async function createApiKey(
   if (role === 'PARTNER' && !purpose) errors.push(userError(['input', 'purpose'], 'a PARTNER key needs the consent purpose its customers must have granted'));
   const countries = input.countries?.map((c) => normalizeCountry(c));
   if (countries?.some((c) => c === null)) errors.push(userError(['input', 'countries'], 'countries must be ISO 3166-1 alpha-2 codes'));
+  const segmentIds = input.segmentIds == null ? null : await checkSegmentIds(db, input.segmentIds, errors);
   if (input.rateLimitPerMinute != null && (input.rateLimitPerMinute < 1 || input.rateLimitPerMinute > 1_000_000)) {
     errors.push(userError(['input', 'rateLimitPerMinute'], 'rateLimitPerMinute must be between 1 and 1000000'));
   }
@@ -48,10 +51,34 @@ export async function createApiKey(
   const secret = `c360_${prefix}_${randomBytes(32).toString('base64url')}`;
   const apiKey = await repo.insertApiKey(db, {
     name, prefix, secretHash: hashSecret(secret), role, scopes: [...new Set(input.scopes)], fieldAllowList: [...new Set(fields)],
-    purpose, countries: countries ? (countries as string[]) : null, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+    purpose, countries: countries ? (countries as string[]) : null, segmentIds, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
     maxCost: input.maxCost ?? null, persistedOnly: input.persistedOnly ?? false, expiresAt: new Date(Date.now() + days * 86_400_000), createdBy,
   });
   return { created: { apiKey, secret }, userErrors: [] };
+}
+
+export const MAX_KEY_SEGMENTS = 100;
+
+/**
+ * Segment restriction of a new key: Segment global ids of active segments, deduplicated. An unknown
+ * or archived segment is refused (an archived one has no members: the key would see nobody), and so
+ * is an empty list (omit it for no restriction). Problems go to `errors`, one per offending id (its position in `field`).
+ */
+async function checkSegmentIds(db: Db, given: readonly string[], errors: UserError[]): Promise<string[]> {
+  const field = ['input', 'segmentIds'];
+  if (!given.length) { errors.push(userError(field, 'give at least one segment, or omit segmentIds for no segment restriction')); return []; }
+  if (given.length > MAX_KEY_SEGMENTS) { errors.push(userError(field, `at most ${MAX_KEY_SEGMENTS} segments per key`)); return []; }
+  const ids = given.map((g) => tryGlobalId(g, 'Segment'));
+  ids.forEach((id, i) => { if (!id) errors.push(userError([...field, String(i)], 'not a valid Segment id')); });
+  const unique = [...new Set(ids.filter((id): id is string => id !== null))];
+  const found = new Map((await segmentsByIds(db, unique)).map((s) => [s.id, s]));
+  ids.forEach((id, i) => {
+    if (!id) return;
+    const seg = found.get(id);
+    if (!seg) errors.push(userError([...field, String(i)], 'no such segment', 'NOT_FOUND'));
+    else if (seg.archivedAt) errors.push(userError([...field, String(i)], `segment "${seg.name}" is archived (it has no members)`));
+  });
+  return unique;
 }
 
 /**
