@@ -127,3 +127,27 @@ export function decryptField<T extends string | null | undefined>(column: Encryp
   if (stored === null || stored === undefined) return stored;
   return decryptWith(fieldKeyring(), column, stored) as T;
 }
+
+/**
+ * Makes `row[key]` decrypt on first read (then keep the clear value): most reads never select the
+ * encrypted fields, and AES-GCM costs ~25 us a value (measured: about a quarter of the gateway's CPU on
+ * a 360 read with ten interactions, when every row was decrypted as it was mapped). Reading the field
+ * (a resolver, a spread, JSON.stringify) gives the clear value as before; writing it stores the given
+ * value.
+ */
+export function decryptOnRead<T extends object>(row: T, key: keyof T & string, column: EncryptedColumn): T {
+  const stored = (row as Record<string, unknown>)[key] as string | null | undefined;
+  if (stored === null || stored === undefined || !isEncrypted(stored)) return row;
+  let value: string | undefined;
+  let known = false;
+  Object.defineProperty(row, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!known) { value = decryptField(column, stored); known = true; }
+      return value;
+    },
+    set(v: string) { value = v; known = true; },
+  });
+  return row;
+}

@@ -10,6 +10,7 @@ import { MIGRATIONS_FOLDER, migrateDb } from '../../src/db/migrate';
 import {
   configureFieldEncryption, decryptWith, encryptWith, generateKey, keyIdOf, parseKeyring, type Keyring,
 } from '../../src/lib/crypto';
+import { mapInteraction, type IxDbRow } from '../../src/modules/service/service.repository';
 import { countPending, encryptRemainingPlaintext, reencryptAll } from '../../src/modules/admin/keys.service';
 import { parseGlobalId, toGlobalId } from '../../src/lib/global-id';
 import { createSeeder } from '../factories/index';
@@ -37,6 +38,19 @@ describe('field encryption primitives', () => {
     expect(() => decryptWith(testKeyring, 'customers.national_id', [...parts.slice(0, 4), ct.toString('base64url')].join(':'))).toThrow(/fails authentication/);
     const other = parseKeyring(generateKey('other'));
     expect(() => decryptWith(other, 'customers.national_id', stored)).toThrow(/key test1, which is not configured/);
+  });
+
+  it('decrypts an interaction text when it is first read, not when the row is mapped', () => {
+    configureFieldEncryption(testKeyring);
+    const foreign = encryptWith(parseKeyring(generateKey('gone')), 'interactions.summary', 'never configured here');
+    const row = mapInteraction({
+      id: 'i1', customer_id: 'c1', source: 's', external_id: 'e', channel: 'EMAIL', type: 'TICKET', direction: 'INBOUND',
+      subject: encryptWith(testKeyring, 'interactions.subject', 'Late parcel'), summary: foreign, sentiment: null, status: 'OPEN',
+      agent: null, occurred_at: new Date('2026-01-01T00:00:00Z'), occurred_key: '2026-01-01T00:00:00.000000Z',
+    } satisfies IxDbRow);
+    // Mapping did not touch the summary (its key is unknown): only reading it fails, at that field.
+    expect(row.subject).toBe('Late parcel');
+    expect(() => row.summary).toThrow(/key gone, which is not configured/);
   });
 
   it('parses ENCRYPTION_KEYS and rejects bad ones', () => {

@@ -73,7 +73,7 @@ export function mapTimelinePages(rows: readonly TimelineDbRow[]): Map<string, Ti
     let ev: TimelineEventRow;
     // The JSON keys are the column names of each table's row type, built above.
     if (r.kind === 'Transaction') ev = { ...mapTransaction(p as unknown as TxDbRow), __typename: 'Transaction' };
-    else if (r.kind === 'Interaction') ev = { ...mapInteraction(p as unknown as IxDbRow), __typename: 'Interaction' };
+    else if (r.kind === 'Interaction') ev = Object.assign(mapInteraction(p as unknown as IxDbRow), { __typename: 'Interaction' as const });
     else ev = { ...mapTagChange(p as unknown as TagEventDbRow), __typename: 'TagChange' };
     const list = out.get(r.key_customer_id);
     if (list) list.push(ev);

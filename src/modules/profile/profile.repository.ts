@@ -2,7 +2,7 @@ import { and, or, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { execRows, toDate, type Db } from '../../db/client';
 import { consents, customerMetrics, customers } from '../../db/schema/index';
-import { decryptField, encryptField } from '../../lib/crypto';
+import { decryptOnRead, encryptField } from '../../lib/crypto';
 import { tsKey } from '../../lib/sql';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 
@@ -30,10 +30,12 @@ const mapCustomer = <T extends RawCustomer>(r: T): Omit<T, 'createdAt' | 'update
 
 type EncryptedCustomerFields = { birthDate?: string | null; nationalId?: string | null; birthMonth?: string | null };
 
-/** A row as stored -> the same row with birth date and national id in clear. */
+/** A row as stored -> the same row with birth date and national id in clear (decrypted when first read). */
 export function decryptCustomer<T extends { birthDate: string | null; nationalId: string | null }>(row: T): T {
   if (row.birthDate === null && row.nationalId === null) return row;
-  return { ...row, birthDate: decryptField('customers.birth_date', row.birthDate), nationalId: decryptField('customers.national_id', row.nationalId) };
+  const out = { ...row };
+  decryptOnRead(out, 'birthDate', 'customers.birth_date');
+  return decryptOnRead(out, 'nationalId', 'customers.national_id');
 }
 
 /** Fields about to be written -> encrypted, with the derived birth month kept in step with the birth date. */

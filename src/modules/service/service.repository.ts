@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, type Db } from '../../db/client';
-import { decryptField, encryptField } from '../../lib/crypto';
+import { decryptField, decryptOnRead, encryptField } from '../../lib/crypto';
 import type { InteractionRow } from './service.mappers';
 
 /** SQL of the service domain. Arrays in, rows out. */
@@ -24,17 +24,19 @@ export interface IxDbRow {
 }
 
 export function mapInteraction(r: IxDbRow): InteractionRow {
-  return {
+  const row: InteractionRow = {
     id: r.id, customerId: r.customer_id, source: r.source, externalId: r.external_id, channel: r.channel, type: r.type,
-    direction: r.direction, subject: decryptField('interactions.subject', r.subject), summary: decryptField('interactions.summary', r.summary),
+    direction: r.direction, subject: r.subject, summary: r.summary,
     sentiment: r.sentiment, status: r.status,
     agent: r.agent, occurredAt: toDate(r.occurred_at), occurredKey: r.occurred_key,
   };
+  decryptOnRead(row, 'subject', 'interactions.subject');
+  return decryptOnRead(row, 'summary', 'interactions.summary');
 }
 
 /**
  * Subject and summary are free text typed by customers and agents (complaints, health, family matters
- * turn up there), so both are stored encrypted; every read above decrypts them in mapInteraction.
+ * turn up there), so both are stored encrypted; every read above decrypts them (on first access: decryptOnRead) in mapInteraction.
  */
 export function encryptInteractionTexts<T extends { subject?: string | null; summary?: string | null }>(values: T): T {
   return { ...values, subject: encryptField('interactions.subject', values.subject), summary: encryptField('interactions.summary', values.summary) };
