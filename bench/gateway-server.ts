@@ -2,11 +2,15 @@
  * The real gateway for the benchmark, in its own process: `loadConfig` -> `openDb` -> `buildServer`,
  * production mode, `x-sql-statements` on, logs at warn. Prints `BENCH-READY {"port":..}` when listening.
  *
- *   tsx bench/gateway-server.ts [--port 4100] [--pool 10] [--no-shield] [--no-privacy] [--profile-dir DIR]
+ *   tsx bench/gateway-server.ts [--port 4100] [--pool 10] [--no-shield] [--no-privacy] [--profile-dir DIR] [--memory-probe]
  *
  * With --profile-dir, SIGUSR2 starts a V8 CPU profile (node:inspector) and the next SIGUSR2 stops it and
  * writes DIR/gateway-<n>.cpuprofile, announced as `BENCH-PROFILE <file>` on stdout: the orchestrator
  * profiles exactly the measured load of each scenario, without start-up or idle time.
+ *
+ * With --memory-probe (and node --expose-gc), SIGHUP runs two full garbage collections and prints
+ * `BENCH-MEMORY {"rssBytes":..,"heapUsedBytes":..}`: the live set, which the soak compares over time
+ * (a sample taken at a random point of the GC sawtooth says little about leaks).
  *
  * Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/c360_bench); the schema must
  * already be migrated and seeded (npm run bench does both).
@@ -20,7 +24,7 @@ import { loadConfig } from '../src/config';
 import { openDb } from '../src/db/client';
 import { createLogger } from '../src/logger';
 import { buildServer } from '../src/server';
-import { benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, gatewayEnv, parsePort, PROFILE_PREFIX } from './lib/env';
+import { benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, gatewayEnv, MEMORY_PREFIX, parsePort, PROFILE_PREFIX } from './lib/env';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     'no-shield': { type: 'boolean', default: false },
     'no-privacy': { type: 'boolean', default: false },
     'profile-dir': { type: 'string' },
+    'memory-probe': { type: 'boolean', default: false },
   },
 });
 
@@ -66,6 +71,17 @@ if (profileDir) {
     process.stdout.write(`${PROFILE_PREFIX}${file}\n`);
   };
   process.on('SIGUSR2', () => { busy = busy.then(toggle, toggle); });
+}
+
+if (values['memory-probe']) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('--memory-probe needs node --expose-gc');
+  process.on('SIGHUP', () => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    process.stdout.write(`${MEMORY_PREFIX}${JSON.stringify({ rssBytes: m.rss, heapUsedBytes: m.heapUsed })}\n`);
+  });
 }
 
 let stopping = false;

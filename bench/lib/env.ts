@@ -57,6 +57,8 @@ export function gatewayEnv(opts: { databaseUrl: string; poolMax: number; port: n
 export const READY_PREFIX = 'BENCH-READY ';
 /** What the gateway prints when it has written a CPU profile (see gateway-server.ts --profile-dir). */
 export const PROFILE_PREFIX = 'BENCH-PROFILE ';
+/** Line of bench/gateway-server.ts --memory-probe after SIGHUP: memory after full garbage collections. */
+export const MEMORY_PREFIX = 'BENCH-MEMORY ';
 export interface ReadyLine { port: number; pid: number }
 
 export function formatReadyLine(port: number): string {

@@ -10,9 +10,9 @@ import { resolveAuthSettings, signToken } from '../../src/auth/token';
 import { loadConfig } from '../../src/config';
 import { toGlobalId } from '../../src/lib/global-id';
 import { sampleCustomers } from '../lib/database';
-import { gatewayEnv } from '../lib/env';
+import { gatewayEnv, MEMORY_PREFIX } from '../lib/env';
 import { runLoad, summarizeLoad, type LoadSample, type LoadStats } from '../lib/load';
-import { startServer } from '../lib/servers';
+import { startServer, type ServerProcess } from '../lib/servers';
 import { BenchFailure, type Suite } from './types';
 
 const WINDOW_SECONDS = 30;
@@ -25,14 +25,16 @@ interface Memory { rssBytes: number; heapUsedBytes: number }
 interface WindowResult { window: number; reqPerSec: number; p99Ms: number; errors: number; memory: Memory }
 
 /** The gateway's own view of its memory, from the Prometheus default metrics it serves. */
-async function memoryOf(origin: string): Promise<Memory> {
-  const text = await (await fetch(`${origin}/metrics`)).text();
-  const read = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    if (!line) throw new BenchFailure(`/metrics has no ${name}`);
-    return Number(line.slice(name.length + 1));
-  };
-  return { rssBytes: read('c360_process_resident_memory_bytes'), heapUsedBytes: read('c360_nodejs_heap_size_used_bytes') };
+/**
+ * Memory of the gateway after two full garbage collections (its live set; between windows, with no
+ * load running): a leak shows as a live set that keeps growing, whatever the GC sawtooth does.
+ */
+async function memoryAfterGc(gateway: ServerProcess): Promise<Memory> {
+  const line = gateway.nextLine(MEMORY_PREFIX, 30_000);
+  gateway.signal('SIGHUP');
+  const m = JSON.parse(await line) as Memory;
+  if (typeof m.rssBytes !== 'number' || typeof m.heapUsedBytes !== 'number') throw new BenchFailure(`bad memory line from the gateway: ${JSON.stringify(m)}`);
+  return m;
 }
 
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -55,7 +57,9 @@ export const soakSuite: Suite = {
     if (!sample.length) throw new BenchFailure('the bench database has no customers with transactions: seed it first');
     const env = gatewayEnv({ databaseUrl, poolMax: options.pool, port: 0 });
     const token = await signToken(resolveAuthSettings(loadConfig(env)), { sub: 'soak', role: 'ADMIN' }, '12h');
-    const gateway = await startServer({ name: 'gateway', script: 'gateway-server.ts', env, log, args: ['--pool', String(options.pool)] });
+    const gateway = await startServer({
+      name: 'gateway', script: 'gateway-server.ts', env, log, nodeArgs: ['--expose-gc'], args: ['--pool', String(options.pool), '--memory-probe'],
+    });
     try {
       const bodies: string[] = [];
       for (let i = 0; i < 400; i++) {
@@ -70,15 +74,15 @@ export const soakSuite: Suite = {
       const target = { origin: gateway.url, path: '/graphql', headers: { authorization: `Bearer ${token}` }, bodies };
       log(`warm-up ${options.warmup} s`);
       if (options.warmup) await runLoad(target, { connections: options.concurrency, durationSeconds: options.warmup, title: 'soak-warmup' });
-      const start = await memoryOf(gateway.url);
-      log(`soak: ${windows} windows of ${windowSeconds} s at concurrency ${options.concurrency}; memory at start: RSS ${mb(start.rssBytes)}, heap ${mb(start.heapUsedBytes)}`);
+      const start = await memoryAfterGc(gateway);
+      log(`soak: ${windows} windows of ${windowSeconds} s at concurrency ${options.concurrency}; memory at start (after GC): RSS ${mb(start.rssBytes)}, heap ${mb(start.heapUsedBytes)}`);
       const samples: LoadSample[] = [];
       const perWindow: WindowResult[] = [];
       for (let w = 1; w <= windows; w++) {
         const s = await runLoad(target, { connections: options.concurrency, durationSeconds: windowSeconds, title: `soak-${w}` });
         samples.push(s);
         const stats = summarizeLoad([s]);
-        const memory = await memoryOf(gateway.url);
+        const memory = await memoryAfterGc(gateway);
         perWindow.push({ window: w, reqPerSec: stats.reqPerSec, p99Ms: stats.latencyMs.p99, errors: stats.errors + stats.timeouts + stats.non2xx + stats.errorResponses, memory });
         log(`window ${w}/${windows}: ${stats.reqPerSec.toFixed(0)} req/s, p99 ${stats.latencyMs.p99.toFixed(1)} ms, errors ${perWindow.at(-1)!.errors}, RSS ${mb(memory.rssBytes)}, heap ${mb(memory.heapUsedBytes)}`);
       }
@@ -95,7 +99,7 @@ export const soakSuite: Suite = {
         `soak: ${result.seconds} s, concurrency ${options.concurrency}, pool ${options.pool} (${result.mix})`,
         `throughput ${total.reqPerSec.toFixed(1)} req/s (${total.requests} requests), p50 ${total.latencyMs.p50.toFixed(1)} ms, p99 ${total.latencyMs.p99.toFixed(1)} ms, max ${total.latencyMs.max.toFixed(1)} ms`,
         `errors ${errors} (connection ${total.errors}, timeouts ${total.timeouts}, non-2xx ${total.non2xx}, GraphQL errors ${total.errorResponses})`,
-        `memory RSS ${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${growth.rssPct.toFixed(1)}%), heap ${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)} (${growth.heapPct.toFixed(1)}%): ${withinTarget ? 'within' : 'ABOVE'} the 10% target`,
+        `memory after GC: RSS ${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${growth.rssPct.toFixed(1)}%), heap ${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)} (${growth.heapPct.toFixed(1)}%): ${withinTarget ? 'within' : 'ABOVE'} the 10% target`,
         '',
         'window  req/s    p99 ms  errors  RSS        heap',
         ...perWindow.map((w) => `${String(w.window).padStart(6)}  ${w.reqPerSec.toFixed(0).padStart(6)}  ${w.p99Ms.toFixed(1).padStart(7)}  ${String(w.errors).padStart(6)}  ${mb(w.memory.rssBytes).padStart(9)}  ${mb(w.memory.heapUsedBytes).padStart(9)}`),
