@@ -184,6 +184,10 @@ function pgClient(url: string, config: DbOptions, applicationName: string): post
     // postgres.js takes seconds; fractions work (it multiplies by 1000).
     connect_timeout: (config.databaseConnectTimeoutMs ?? 5_000) / 1000,
     idle_timeout: config.databaseIdleTimeoutMs === 0 ? undefined : (config.databaseIdleTimeoutMs ?? 60_000) / 1000,
+    // Reconnect delay in seconds. postgres.js counts failed closes across the whole pool and waits
+    // 3^n/100 s, up to 20 s: after an outage of a minute the pool would stay away for up to 20 s once
+    // the database is back. Capped at 0.5 s: connecting to a down server is cheap (connect_timeout).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** Math.max(0, retries - 1), 0.5),
     ...(tls && tls.mode !== 'disable'
       ? { ssl: tls.mode === 'require' ? 'require' : { rejectUnauthorized: true, ...(tls.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}) } }
       : {}),
@@ -199,9 +203,35 @@ function pgClient(url: string, config: DbOptions, applicationName: string): post
   });
 }
 
-/** Named prepared statements, cached per connection by text: parse and plan once, not per call. */
-function pgFastPath(pg: postgres.Sql): FastPath {
-  return (text, params) => pg.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as Promise<unknown[]>;
+/**
+ * Named prepared statements, cached per connection by text: parse and plan once, not per call.
+ * A read whose pooled connection turns out to be gone (the backend was terminated, PostgreSQL
+ * restarted, a proxy cut it) is sent once more, on a fresh connection: without it every request in
+ * flight when backends die fails, although the next connection would serve it. Only plain SELECTs,
+ * which cannot have changed anything, and only for errors that mean "this connection is lost".
+ */
+function pgFastPath(pg: postgres.Sql, poolMax: number): FastPath {
+  const run = (text: string, params: unknown[]) => pg.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as Promise<unknown[]>;
+  return async (text, params) => {
+    // Every pooled connection may be gone at once, and postgres.js reports a dead one twice (the reset
+    // socket, then the buffered FATAL 57P01): up to two failures per connection, then one more try.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(text, params);
+      } catch (e) {
+        if (attempt > 2 * poolMax || !connectionLost(e) || !READ_ONLY.test(text)) throw e;
+        // Let postgres.js see the socket close first: a query queued at once on the connection that
+        // just reported FATAL can wait forever (measured: a hang until the request deadline).
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  };
+}
+const READ_ONLY = /^\s*SELECT\b/i;
+/** The server ended the session (57P01 admin shutdown, 57P02 crash) or the socket closed under the query. */
+function connectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['57P01', '57P02', 'ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED'].includes(code);
 }
 
 export async function openDb(config: DbOptions): Promise<DbHandle> {
@@ -209,7 +239,7 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     const app = config.applicationName ?? 'customer360-gateway';
     const pg = pgClient(config.databaseUrl, config, app);
     const primary = drizzlePostgres(pg, { schema }) as unknown as Db;
-    fastPaths.set(primary, pgFastPath(pg));
+    fastPaths.set(primary, pgFastPath(pg, config.databasePoolMax));
     const scopePrimary = (stats: QueryStats) => scopedDb(primary, timedPg(pg, stats), stats, countPrimary);
     if (!config.databaseReplicaUrl) {
       scopers.set(primary, scopePrimary);
@@ -217,7 +247,7 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     }
     const replicaPg = pgClient(config.databaseReplicaUrl, config, `${app}-replica`);
     const replica = drizzlePostgres(replicaPg, { schema }) as unknown as Db;
-    fastPaths.set(replica, pgFastPath(replicaPg));
+    fastPaths.set(replica, pgFastPath(replicaPg, config.databasePoolMax));
     // Outside requests (jobs, CLIs, workers) everything runs on the primary; requests get a router.
     scopers.set(primary, (stats) => routedDb(scopePrimary(stats), scopedDb(replica, timedPg(replicaPg, stats), stats, countReplica), stats));
     return {
