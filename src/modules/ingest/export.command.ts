@@ -1,12 +1,15 @@
 /** The `npm run export` command as a function (src/cli/export.ts runs it; tests call it on PGlite). */
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { userInfo } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import type { GraphQLError } from 'graphql';
 import type { Config } from '../../config';
-import type { DbHandle } from '../../db/client';
+import type { Db, DbHandle } from '../../db/client';
+import { auditLog } from '../../db/schema/index';
 import type { CustomerFilter } from '../../__generated__/resolvers-types';
 import { EXPORT_ENTITIES, UnknownSegment, exportRows, type ExportEntity } from './export.service';
 import type { CommandIo } from './import.command';
@@ -23,6 +26,7 @@ export function exportProgram(): Command {
     .option('--segment <id>', 'only customers of this segment (its materialized membership)')
     .option('--out <file>', 'output file (default: standard output)')
     .option('--page-size <n>', 'rows per statement', (v) => Math.max(1, Math.min(50_000, Number(v) || 5000)), 5000)
+    .option('--actor <name>', 'who runs the export, for the audit log (default: the operating-system user)')
     .addHelpText('after', `
 Examples:
   npm run -s export -- customers --format csv --out customers.csv
@@ -30,7 +34,9 @@ Examples:
   npm run -s export -- customers --format csv --segment 1b7c...-uuid --out segment.csv
 
 For customers, the export includes external ids (source:id;...), the profile, and quality (completeness, validity);
-transactions carry their items as JSON. Progress goes to stderr (a bar on a terminal). Exit code 0 on success, 1 otherwise.`)
+transactions carry their items as JSON. Progress goes to stderr (a bar on a terminal). Every finished export is
+recorded in the audit log (action ADMIN, actor kind "cli": entity, format, filter, segment, row count), next to
+the API's reads. Exit code 0 on success, 1 otherwise.`)
     .showHelpAfterError('(run with --help for usage)');
 }
 
@@ -44,7 +50,7 @@ export async function exportCommand(argv: string[], deps: ExportCommandDeps): Pr
     throw e;
   }
   const entity = program.args[0] as string;
-  const o = program.opts<{ format: 'csv' | 'ndjson'; filter?: string; segment?: string; out?: string; pageSize: number }>();
+  const o = program.opts<{ format: 'csv' | 'ndjson'; filter?: string; segment?: string; out?: string; pageSize: number; actor?: string }>();
   if (!(EXPORT_ENTITIES as readonly string[]).includes(entity)) { io.err(`export: unknown entity "${entity}" (one of ${EXPORT_ENTITIES.join(', ')})`); return 1; }
   let filter: CustomerFilter | null = null;
   if (o.filter) {
@@ -68,6 +74,10 @@ export async function exportCommand(argv: string[], deps: ExportCommandDeps): Pr
     });
     bar?.stop();
     if (o.out) { out.end(); await finished(out); }
+    // A bulk read of personal data: one audit row (not one per customer) saying who took what.
+    await recordExport(deps.handle.db, {
+      actor: o.actor?.trim() || osUser(), entity, format: o.format, filter: o.filter ?? null, segmentId, rows: n,
+    });
     io.err(`export: ${n.toLocaleString('en-US')} ${entity} in ${((performance.now() - started) / 1000).toFixed(1)} s${o.out ? ` -> ${o.out}` : ''}`);
     return 0;
   } catch (e) {
@@ -78,6 +88,20 @@ export async function exportCommand(argv: string[], deps: ExportCommandDeps): Pr
     io.err(`export: ${code === 'BAD_USER_INPUT' ? 'bad filter: ' : 'error: '}${(e as Error).message}`);
     return 1;
   }
+}
+
+function osUser(): string {
+  try { return userInfo().username; } catch { return process.env.USER ?? 'unknown'; }
+}
+
+/** `fields` carries what was exported; operation name and request id make it findable like API entries. */
+async function recordExport(db: Db, e: { actor: string; entity: string; format: string; filter: string | null; segmentId: string | null; rows: number }): Promise<void> {
+  await db.insert(auditLog).values({
+    actorKind: 'cli', actorId: e.actor.slice(0, 200), role: 'ADMIN', action: 'ADMIN', customerId: null,
+    fields: [`export:${e.entity}`, `format:${e.format}`, `rows:${e.rows}`,
+      ...(e.filter ? [`filter:${e.filter.slice(0, 2000)}`] : []), ...(e.segmentId ? [`segment:${e.segmentId}`] : [])],
+    operationName: 'npm run export', requestId: randomUUID(),
+  });
 }
 
 /** A segment's uuid from the uuid itself or a global id (`Segment:<uuid>`, base64url). */

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../../src/config';
+import { execRows } from '../../../src/db/client';
 import { exportCommand } from '../../../src/modules/ingest/export.command';
 import { importCommand } from '../../../src/modules/ingest/import.command';
 import { TEST_HASH_KEY, TEST_JWT_SECRET } from '../../helpers/app';
@@ -81,6 +83,24 @@ describe('npm run export (the command)', () => {
     const lines = readFileSync(path.join(dir, 't.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { external_id: string; items: unknown[] });
     expect(lines.map((l) => l.external_id).sort()).toEqual(['O-1', 'O-2']);
     expect(lines.find((l) => l.external_id === 'O-1')!.items).toHaveLength(2);
+  });
+
+  it('records each finished export in the audit log: who, what, how many rows', async () => {
+    const before = await execRows<{ n: number }>(db.db, sql`SELECT count(*)::int AS n FROM audit_log WHERE actor_kind = 'cli'`);
+    const filter = JSON.stringify({ countries: ['GB'] });
+    const out = path.join(tmp(), 'gb.ndjson');
+    expect(await exportCommand(['customers', '--format', 'ndjson', '--filter', filter, '--out', out, '--actor', 'ops-jane'],
+      { handle: db, config, io: io().io })).toBe(0);
+    const exported = readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).length;
+    const rows = await execRows<{ actor_id: string; role: string; action: string; fields: string[]; operation_name: string }>(db.db,
+      sql`SELECT actor_id, role, action, fields, operation_name FROM audit_log WHERE actor_kind = 'cli' ORDER BY occurred_at DESC LIMIT 1`);
+    expect(rows[0]).toMatchObject({ actor_id: 'ops-jane', role: 'ADMIN', action: 'ADMIN', operation_name: 'npm run export' });
+    expect(rows[0]!.fields).toEqual(expect.arrayContaining(['export:customers', 'format:ndjson', `filter:${filter}`]));
+    expect(rows[0]!.fields).toContain(`rows:${exported}`);
+    // A failed export (bad filter) writes no audit row.
+    expect(await exportCommand(['customers', '--format', 'csv', '--filter', '{"countries":["XX"]}'], { handle: db, config, io: io().io })).toBe(1);
+    const after = await execRows<{ n: number }>(db.db, sql`SELECT count(*)::int AS n FROM audit_log WHERE actor_kind = 'cli'`);
+    expect(after[0]!.n).toBe(before[0]!.n + 1);
   });
 
   it('explains a bad filter and an unknown segment with exit code 1', async () => {
