@@ -12,6 +12,8 @@ import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInp
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
 import { identityHashes, isErased } from '../admin/gdpr.service';
+import { CUSTOMER_FIELDS } from '../ingest/entities';
+import { upsertFieldSources } from '../ingest/merge.repository';
 import type { CustomerRow } from './profile.mappers';
 import * as repo from './profile.repository';
 
@@ -219,6 +221,7 @@ export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneR
       const displayName = deriveDisplayName(fields.firstName ?? null, fields.lastName ?? null, fields.email ?? null);
       const [created] = await tx.insert(customers).values(repo.encryptCustomerFields({ ...fields, displayName })).returning();
       await tx.insert(customerIdentities).values({ customerId: created!.id, source: input.source, externalId });
+      await recordApiFieldSources(tx, created!.id, input.source, fields, CUSTOMER_FIELDS.filter((k) => fields[k] != null), 'FIRST_VALUE');
       return { customer: repo.decryptCustomer(created!), created: true, userErrors: [] };
     }
     const [stored] = await tx.select().from(customers).where(eq(customers.id, identity.customerId)).for('update');
@@ -232,8 +235,22 @@ export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneR
     const [updated] = await tx.update(customers)
       .set({ ...repo.encryptCustomerFields(fields), displayName: merged.displayName, updatedAt: new Date() })
       .where(eq(customers.id, current.id)).returning();
+    // The API's value is the newest: the fields it changed now come from this source (Customer.fieldSources).
+    const touched = CUSTOMER_FIELDS.filter((k) => k in fields && current[k as keyof CustomerFields] !== merged[k as keyof CustomerFields]);
+    await recordApiFieldSources(tx, current.id, input.source, fields, touched, 'MOST_RECENT');
     return { customer: repo.decryptCustomer(updated!), created: false, userErrors: [] };
   });
+}
+
+/** Provenance of fields written through the API; a field cleared to null loses its source. */
+async function recordApiFieldSources(tx: Executor, customerId: string, source: string, fields: Partial<Record<string, unknown>>, keys: readonly string[], rule: 'FIRST_VALUE' | 'MOST_RECENT'): Promise<void> {
+  const at = new Date().toISOString();
+  const set = keys.filter((k) => fields[k] != null);
+  const cleared = keys.filter((k) => fields[k] === null);
+  await upsertFieldSources(tx, customerId, set.map((field) => ({ field, source, updatedAt: at, rule })));
+  if (cleared.length) {
+    await tx.execute(sql`DELETE FROM customer_field_sources WHERE customer_id = ${customerId}::uuid AND field = ANY(${sql.param(cleared)}::text[])`);
+  }
 }
 
 /**

@@ -164,4 +164,20 @@ describe('upsertCustomer', () => {
     expect(res.body.data?.customer).toBeNull();
     expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
+  it('records the source of every field it writes in Customer.fieldSources, and forgets a cleared one', async () => {
+    const id = externalId();
+    const created = payload(await upsert({ source: 'crm', externalId: id, firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', address: { city: 'Arlington' } }));
+    const sources = async () => {
+      const r = await app.gql<{ customer: { fieldSources: { field: string; source: string; rule: string }[] } }>(
+        'query($id: ID!) { customer(id: $id) { fieldSources { field source rule } } }', { id: created.customer!.id });
+      expect(r.body.errors).toBeUndefined();
+      return Object.fromEntries(r.body.data!.customer.fieldSources.map((f) => [f.field, `${f.source}/${f.rule}`]));
+    };
+    expect(await sources()).toEqual({ firstName: 'crm/FIRST_VALUE', lastName: 'crm/FIRST_VALUE', email: 'crm/FIRST_VALUE', city: 'crm/FIRST_VALUE' });
+    // The same value again changes nothing; a new email is MOST_RECENT; a cleared last name has no source any more.
+    payload(await upsert({ source: 'crm', externalId: id, firstName: 'Grace' }));
+    payload(await upsert({ source: 'crm', externalId: id, email: 'grace.hopper@example.com' }));
+    payload(await upsert({ source: 'crm', externalId: id, lastName: null }));
+    expect(await sources()).toEqual({ firstName: 'crm/FIRST_VALUE', email: 'crm/MOST_RECENT', city: 'crm/FIRST_VALUE' });
+  });
 });
