@@ -219,7 +219,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
         if (r.data.customerStats.groups.length === 0) throw new BenchFailure('(stats) no groups');
         gw.push(r.ms);
         bl.push((await timed(() => pg`
-          SELECT c.country, width_bucket(extract(year FROM age(c.birth_date))::int, ARRAY[18,25,35,45,55,65]) AS band,
+          SELECT c.country, width_bucket(extract(year FROM age(c.birth_month))::int, ARRAY[18,25,35,45,55,65]) AS band,
                  count(*), sum(m.order_count), sum(m.total_spent),
                  percentile_cont(0.5) WITHIN GROUP (ORDER BY m.total_spent), percentile_cont(0.9) WITHIN GROUP (ORDER BY m.total_spent)
           FROM customers c JOIN customer_metrics m ON m.customer_id = c.id GROUP BY 1, 2`)).ms);
