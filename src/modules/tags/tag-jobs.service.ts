@@ -36,7 +36,7 @@ export async function expireTags(db: Db, now = new Date()): Promise<{ removed: n
 }
 
 export interface ModelRunResult {
-  rfm: { scored: number; cleared: number };
+  rfm: { scored: number; changed: number; cleared: number };
   lifecycleChanges: number;
   valueTier: SyncCounts;
   interests: SyncCounts;
@@ -54,7 +54,7 @@ async function syncModelTag(db: Db, config: JobConfig, key: string, model: strin
 }
 
 /** RFM scores for everybody (one statement), as `npm run rfm:refresh` and the schedule run it. */
-export async function refreshRfmScores(db: Db, config: JobConfig, now = new Date()): Promise<{ scored: number; cleared: number }> {
+export async function refreshRfmScores(db: Db, config: JobConfig, now = new Date()): Promise<{ scored: number; changed: number; cleared: number }> {
   return db.transaction(async (tx) => {
     await setLocalStatementTimeout(tx, config.tagEngine.jobStatementTimeoutMs);
     return refreshRfm(tx, now, config.tagEngine.rfmWindow);
