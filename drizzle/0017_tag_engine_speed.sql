@@ -27,7 +27,9 @@ ALTER TABLE "automation_events" ALTER COLUMN "id" SET DEFAULT c360_uuid_v7();
 --> statement-breakpoint
 -- The tag outbox triggers skip erased customers. With no erasure at all, the planner probed the empty
 -- erasures table once per new row (a sequential scan each: 1.6 s for 277,000 rows); the uncorrelated
--- EXISTS is evaluated once per statement and short-circuits that. Same results otherwise.
+-- EXISTS is evaluated once per statement and short-circuits that. The update trigger also pairs old and
+-- new rows by the whole primary key: paired by customer and tag only, one statement updating two values
+-- of a multi-value tag (the interest model's confidence refresh) emitted TAG_CHANGED for the cross pairs.
 CREATE OR REPLACE FUNCTION "customer_tags_outbox_insert"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO automation_events (type, customer_id, payload)
@@ -50,7 +52,7 @@ BEGIN
       n.live AS now_live, o.live AS was_live, n.value IS DISTINCT FROM o.value AS value_changed
     FROM (SELECT *, (expires_at IS NULL OR expires_at > now()) AS live FROM new_tags) n
     JOIN (SELECT *, (expires_at IS NULL OR expires_at > now()) AS live FROM old_tags) o
-      ON o.customer_id = n.customer_id AND o.tag_id = n.tag_id
+      ON o.customer_id = n.customer_id AND o.tag_id = n.tag_id AND o.value_key = n.value_key
   ) x JOIN tag_definitions d ON d.id = x.tag_id
   WHERE ((x.now_live <> x.was_live) OR (x.now_live AND x.value_changed))
     AND (NOT EXISTS (SELECT 1 FROM erasures) OR NOT EXISTS (SELECT 1 FROM erasures z WHERE z.customer_id = x.customer_id));

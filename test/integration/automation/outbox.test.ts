@@ -119,4 +119,12 @@ describe('automation outbox', () => {
     expect(ms).toBeGreaterThanOrEqual(before - 5_000);
     expect(ms).toBeLessThanOrEqual(Date.now() + 5_000);
   });
+
+  it('pairs old and new rows of a multi-value tag by value: one statement touching two values emits no TAG_CHANGED', async () => {
+    const c = await seed.customer().create();
+    const colours = await seed.tagDefinition('colours', { category: 'INTEREST', valueType: 'TEXT', cardinality: 'MULTIPLE' });
+    await app.db.db.insert(customerTags).values(['red', 'blue'].map((v) => ({ customerId: c.id, tagId: colours.id, valueKey: v, value: v, source: 'MODEL', confidence: '0.4000' })));
+    await app.db.db.update(customerTags).set({ confidence: '0.5000' }).where(and(eq(customerTags.customerId, c.id), eq(customerTags.tagId, colours.id)));
+    expect((await eventsOf(c.id)).map((e) => e.type)).toEqual(['TAG_ADDED', 'TAG_ADDED']);
+  });
 });
