@@ -65,7 +65,8 @@ export const segmentSizeSnapshots = pgTable('segment_size_snapshots', {
 
 /** The outbox: tag and segment events, written in the transaction of the change (triggers, refresh statements). */
 export const automationEvents = pgTable('automation_events', {
-  id: uuid('id').primaryKey().defaultRandom(),
+  /** Time-ordered (UUID v7, `c360_uuid_v7()`, migration 0017): bulk emits append to the index. */
+  id: uuid('id').primaryKey().default(sql`c360_uuid_v7()`),
   seq: bigserial('seq', { mode: 'number' }).notNull(),
   xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
   type: text('type').notNull(),

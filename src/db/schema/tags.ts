@@ -130,21 +130,31 @@ export const tagRuleRuns = pgTable('tag_rule_runs', {
   check('tag_rule_runs_trigger_chk', sql`${t.trigger} IN ('ENABLE','UPDATE','MANUAL','SCHEDULE','INCREMENTAL','DISABLE')`),
 ]);
 
-/** RFM scores of customers with a completed order in the RFM window (refreshed set-based). */
+/**
+ * RFM scores of customers with a completed order in the RFM window (refreshed set-based). A refresh
+ * writes only the rows that changed; the refresh time is `rfm_refresh.computed_at` (the days since the
+ * last order are derived from it when read).
+ */
 export const customerRfm = pgTable('customer_rfm', {
   customerId: uuid('customer_id').primaryKey().references(() => customers.id, { onDelete: 'cascade' }),
   lastPurchaseAt: timestamp('last_purchase_at', { withTimezone: true }).notNull(),
-  recencyDays: integer('recency_days').notNull(),
   frequency: integer('frequency').notNull(),
   monetary: numeric('monetary', { precision: 18, scale: 4 }).notNull(),
   rScore: smallint('r_score').notNull(),
   fScore: smallint('f_score').notNull(),
   mScore: smallint('m_score').notNull(),
   segment: text('segment').notNull(),
-  computedAt: timestamp('computed_at', { withTimezone: true }).notNull(),
 }, (t) => [
   index('customer_rfm_segment_idx').on(t.segment, t.customerId),
   check('customer_rfm_segment_chk', sql`${t.segment} IN ('CHAMPIONS','LOYAL','POTENTIAL_LOYALIST','NEW','NEEDS_ATTENTION','AT_RISK','HIBERNATING','LOST')`),
+]);
+
+/** The last RFM refresh (one row): the time the scores in customer_rfm are as of. */
+export const rfmRefresh = pgTable('rfm_refresh', {
+  id: boolean('id').primaryKey().default(true),
+  computedAt: timestamp('computed_at', { withTimezone: true }).notNull(),
+}, () => [
+  check('rfm_refresh_single_row_chk', sql`id`),
 ]);
 
 /** Every change of customers.lifecycle_stage. */

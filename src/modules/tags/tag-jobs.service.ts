@@ -1,6 +1,6 @@
-import { eq, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Config } from '../../config';
-import type { Db } from '../../db/client';
+import { execRows, type Db } from '../../db/client';
 import { tagDefinitions, tagRules } from '../../db/schema/index';
 import type { Logger } from '../../logger';
 import {
@@ -36,7 +36,7 @@ export async function expireTags(db: Db, now = new Date()): Promise<{ removed: n
 }
 
 export interface ModelRunResult {
-  rfm: { scored: number; cleared: number };
+  rfm: { scored: number; changed: number; cleared: number };
   lifecycleChanges: number;
   valueTier: SyncCounts;
   interests: SyncCounts;
@@ -53,10 +53,16 @@ async function syncModelTag(db: Db, config: JobConfig, key: string, model: strin
   });
 }
 
-/** RFM scores for everybody (one statement), as `npm run rfm:refresh` and the schedule run it. */
-export async function refreshRfmScores(db: Db, config: JobConfig, now = new Date()): Promise<{ scored: number; cleared: number }> {
+/**
+ * RFM scores for everybody (one statement), as `npm run rfm:refresh` and the schedule run it.
+ * The per-customer grouping of the window's transactions runs as a streaming GroupAggregate over the
+ * (customer_id, occurred_at) index instead of a hash aggregate: on 1,000,000 customers the planner
+ * picked the hash, which spilled 340MB to disk in batches (16 s against 9 s; measured with EXPLAIN).
+ */
+export async function refreshRfmScores(db: Db, config: JobConfig, now = new Date()): Promise<{ scored: number; changed: number; cleared: number }> {
   return db.transaction(async (tx) => {
     await setLocalStatementTimeout(tx, config.tagEngine.jobStatementTimeoutMs);
+    await execRows(tx, sql.raw('SET LOCAL enable_hashagg = off'));
     return refreshRfm(tx, now, config.tagEngine.rfmWindow);
   });
 }

@@ -33,7 +33,8 @@ export interface TagChangeRow {
 }
 export type TagRuleRow = typeof tagRules.$inferSelect & { __typename?: 'TagRule' };
 export type TagRuleRunRow = typeof tagRuleRuns.$inferSelect;
-export type RfmRow = typeof customerRfm.$inferSelect;
+/** A customer's RFM row with the refresh it is as of (`rfm_refresh`). */
+export type RfmRow = typeof customerRfm.$inferSelect & { recencyDays: number; computedAt: Date };
 export interface LifecycleChangeRow {
   id: string;
   customerId: string;

@@ -245,8 +245,10 @@ export async function rfmByCustomerIds(db: Db, customerIds: readonly string[]): 
     customer_id: string; last_purchase_at: unknown; recency_days: number; frequency: number; monetary: string;
     r_score: number; f_score: number; m_score: number; segment: string; computed_at: unknown;
   }>(db, sql`
-    SELECT customer_id, last_purchase_at, recency_days, frequency, monetary::text AS monetary, r_score, f_score, m_score, segment, computed_at
-    FROM customer_rfm WHERE customer_id = ANY(${sql.param([...customerIds])}::uuid[])`);
+    SELECT r.customer_id, r.last_purchase_at, floor(extract(epoch FROM (x.computed_at - r.last_purchase_at)) / 86400)::int AS recency_days,
+      r.frequency, r.monetary::text AS monetary, r.r_score, r.f_score, r.m_score, r.segment, x.computed_at
+    FROM customer_rfm r JOIN rfm_refresh x ON x.id
+    WHERE r.customer_id = ANY(${sql.param([...customerIds])}::uuid[])`);
   return rows.map((r) => ({
     customerId: r.customer_id, lastPurchaseAt: toDate(r.last_purchase_at), recencyDays: r.recency_days, frequency: r.frequency,
     monetary: r.monetary, rScore: r.r_score, fScore: r.f_score, mScore: r.m_score, segment: r.segment, computedAt: toDate(r.computed_at),

@@ -107,4 +107,24 @@ describe('automation outbox', () => {
     const [hits] = await execRows<{ n: number }>(app.db.db, sql`SELECT count(*)::int AS n FROM automation_events WHERE payload::text LIKE '%jazz%'`);
     expect(hits!.n).toBe(0);
   });
+
+  it('gives events time-ordered ids (UUID version 7, milliseconds first)', async () => {
+    const c = await seed.customer().create();
+    const vip = await seed.tagDefinition('vip');
+    const before = Date.now();
+    await app.db.db.insert(customerTags).values({ customerId: c.id, tagId: vip.id, source: 'IMPORT', actor: 'import-job' });
+    const [e] = await app.db.db.select().from(automationEvents).where(eq(automationEvents.customerId, c.id));
+    expect(e!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ms = parseInt(e!.id.replace(/-/g, '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(before - 5_000);
+    expect(ms).toBeLessThanOrEqual(Date.now() + 5_000);
+  });
+
+  it('pairs old and new rows of a multi-value tag by value: one statement touching two values emits no TAG_CHANGED', async () => {
+    const c = await seed.customer().create();
+    const colours = await seed.tagDefinition('colours', { category: 'INTEREST', valueType: 'TEXT', cardinality: 'MULTIPLE' });
+    await app.db.db.insert(customerTags).values(['red', 'blue'].map((v) => ({ customerId: c.id, tagId: colours.id, valueKey: v, value: v, source: 'MODEL', confidence: '0.4000' })));
+    await app.db.db.update(customerTags).set({ confidence: '0.5000' }).where(and(eq(customerTags.customerId, c.id), eq(customerTags.tagId, colours.id)));
+    expect((await eventsOf(c.id)).map((e) => e.type)).toEqual(['TAG_ADDED', 'TAG_ADDED']);
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactions } from '../../../src/db/schema/index';
 import { toGlobalId } from '../../../src/lib/global-id';
-import { runModels } from '../../../src/modules/tags/tag-jobs.service';
+import { refreshRfmScores, runModels } from '../../../src/modules/tags/tag-jobs.service';
 import { createSeeder } from '../../factories/index';
 import { startApp, type TestApp } from '../../helpers/app';
 
@@ -53,7 +54,7 @@ describe('RFM scores, value tier and interest tags', () => {
     ids.set('old', (await seed.customer().withTransactions(2, { occurredAt: new Date(NOW.getTime() - 400 * DAY) }).create()).id);
     ids.set('none', (await seed.customer({ lifecycleStage: 'PROSPECT' }).create()).id);
     const r = await runModels(app.db.db, app.config, NOW);
-    expect(r.rfm).toEqual({ scored: 10, cleared: 0 });
+    expect(r.rfm).toEqual({ scored: 10, changed: 10, cleared: 0 });
     const res = await app.gql<{ customers: { edges: { node: CustomerShape }[] } }>(QUERY, {});
     expect(res.body.errors).toBeUndefined();
     byId = new Map(res.body.data!.customers.edges.map((e) => [e.node.id, e.node]));
@@ -96,7 +97,29 @@ describe('RFM scores, value tier and interest tags', () => {
 
   it('a second run with nothing changed writes nothing', async () => {
     const r = await runModels(app.db.db, app.config, NOW);
+    expect(r.rfm).toEqual({ scored: 10, changed: 0, cleared: 0 });
     expect(r.lifecycleChanges).toBe(0);
     expect([r.valueTier.added, r.valueTier.changed, r.valueTier.removed, r.interests.added, r.interests.changed, r.interests.removed]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('a later refresh writes only the customers whose scores changed; recency and computedAt follow the refresh', async () => {
+    const later = new Date(NOW.getTime() + 2 * DAY);
+    // C10 buys a second time: its frequency and spend change, its quintiles do not, its segment does (NEW -> NEEDS_ATTENTION).
+    await app.db.db.insert(transactions).values({
+      customerId: ids.get('C10')!, source: 'test', externalId: 'TX-C10-again', type: 'ORDER', status: 'COMPLETED', currency: 'USD',
+      amount: '1.0000', amountBase: '1.0000', channel: 'online', occurredAt: new Date(NOW.getTime() - 3 * DAY),
+    });
+    expect(await refreshRfmScores(app.db.db, app.config, later)).toEqual({ scored: 10, changed: 1, cleared: 0 });
+    const res = await app.gql<{ customers: { edges: { node: { id: string; metrics: { rfm: (RfmShape & { computedAt: string }) | null } } }[] } }>(
+      QUERY.replace('spent { amount }', 'spent { amount } computedAt'), {});
+    expect(res.body.errors).toBeUndefined();
+    const after = new Map(res.body.data!.customers.edges.map((e) => [e.node.id, e.node.metrics.rfm]));
+    for (const f of FIXTURE) {
+      const rfm = after.get(toGlobalId('Customer', ids.get(f.name)!))!;
+      expect(rfm.computedAt).toBe(later.toISOString());
+      expect(rfm.recencyDays).toBe(f.name === 'C10' ? 5 : f.days + 2);
+      if (f.name !== 'C10') expect(rfm.segment).toBe(f.expect.segment);
+    }
+    expect(after.get(toGlobalId('Customer', ids.get('C10')!))).toMatchObject({ score: '515', segment: 'NEEDS_ATTENTION', orderCount: 2, spent: { amount: '501.0000' } });
   });
 });
