@@ -286,7 +286,7 @@ export async function bulkRemove(tx: Executor, b: { tagId: string; valueKey: str
  * it expired. Returns how many were removed; callers repeat until 0.
  */
 export async function expireBatch(tx: Executor, now: Date, batch: number): Promise<number> {
-  const [r] = await execRows<{ n: number }>(tx, sql`
+  const [r] = await execRows<{ n: number; events: number }>(tx, sql`
     WITH victims AS (
       SELECT customer_id, tag_id, value_key FROM customer_tags
       WHERE expires_at IS NOT NULL AND expires_at <= ${ts(now)} LIMIT ${batch}
@@ -300,8 +300,19 @@ export async function expireBatch(tx: Executor, now: Date, batch: number): Promi
       INSERT INTO customer_tag_events (customer_id, tag_id, action, value, previous_value, source, actor, occurred_at, rule_id, rule_version, confidence, reason)
       SELECT customer_id, tag_id, 'REMOVED', NULL, value, source, 'system:expiry', expires_at, rule_id, rule_version, confidence, 'EXPIRED' FROM del
       RETURNING 1
+    ),
+    -- The customer lost the tag when it expired; the delete trigger skips rows that are no longer
+    -- live, so the automation event (webhooks, subscriptions) is written here, in the same statement.
+    outbox AS (
+      INSERT INTO automation_events (type, customer_id, payload)
+      SELECT 'TAG_REMOVED', del.customer_id,
+        jsonb_build_object('tagKey', d.key, 'tagCategory', d.category, 'value', NULL, 'previousValue', del.value, 'source', del.source)
+      FROM del JOIN tag_definitions d ON d.id = del.tag_id
+      -- Rows still live by the database clock (an injected job clock ahead of it) get theirs from the trigger.
+      WHERE del.expires_at <= now() AND NOT EXISTS (SELECT 1 FROM erasures z WHERE z.customer_id = del.customer_id)
+      RETURNING 1
     )
-    SELECT count(*)::int AS n FROM ev`);
+    SELECT (SELECT count(*)::int FROM ev) AS n, (SELECT count(*)::int FROM outbox) AS events`);
   return Number(r?.n ?? 0);
 }
 

@@ -4,6 +4,7 @@ import { execRows } from '../../../src/db/client';
 import { automationEvents, customerTags } from '../../../src/db/schema/index';
 import { toGlobalId } from '../../../src/lib/global-id';
 import { countEvents } from '../../../src/modules/automation/automation.repository';
+import { expireTags } from '../../../src/modules/tags/tag-jobs.service';
 import { createSeeder, type Seeder } from '../../factories/index';
 import { startApp, type TestApp } from '../../helpers/app';
 
@@ -37,6 +38,23 @@ describe('automation outbox', () => {
       { type: 'TAG_CHANGED', payload: { tagKey: 'colour', tagCategory: 'INTEREST', value: 'blue', previousValue: 'green', source: 'MANUAL' } },
       { type: 'TAG_REMOVED', payload: { tagKey: 'colour', tagCategory: 'INTEREST', value: null, previousValue: 'blue', source: 'MANUAL' } },
     ]);
+  });
+
+  it('writes TAG_REMOVED once when the expiry job removes a tag that has expired', async () => {
+    const c = await seed.customer().create();
+    const colour = await seed.tagDefinition('colour');
+    await app.db.db.insert(customerTags).values({
+      customerId: c.id, tagId: colour.id, value: 'red', source: 'MANUAL', actor: 'agent-7', expiresAt: new Date(Date.now() + 1500),
+    });
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await expireTags(app.db.db)).removed).toBeGreaterThanOrEqual(1);
+    expect(await eventsOf(c.id)).toEqual([
+      { type: 'TAG_ADDED', payload: expect.objectContaining({ tagKey: 'colour', value: 'red' }) },
+      { type: 'TAG_REMOVED', payload: { tagKey: 'colour', tagCategory: 'INTEREST', value: null, previousValue: 'red', source: 'MANUAL' } },
+    ]);
+    // A second run finds nothing: no second event.
+    await expireTags(app.db.db);
+    expect((await eventsOf(c.id)).filter((e) => e.type === 'TAG_REMOVED')).toHaveLength(1);
   });
 
   it('writes the event in the transaction of the tag write: visible inside it, gone when it rolls back', async () => {
