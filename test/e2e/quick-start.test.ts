@@ -23,7 +23,9 @@ describe('quick start: npm start on embedded PGlite', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'c360-quickstart-'));
     env = { ...process.env, DATABASE_URL: '', PGLITE_DIR: dir, PORT: '0', HOST: '127.0.0.1', SEED_CUSTOMERS: '25', LOG_LEVEL: 'info', NODE_ENV: 'development' };
-    server = spawn(TSX, ['src/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // What `npm start` runs (package.json): node --import tsx. The tsx CLI would be a second process that can
+    // die of SIGTERM without waiting for the server, leaving it running after the tests.
+    server = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 180_000);
@@ -39,10 +41,16 @@ describe('quick start: npm start on embedded PGlite', () => {
   }, 240_000);
 
   afterAll(async () => {
-    server?.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      // Graceful shutdown takes a moment; never leave the process behind.
+      const timer = setTimeout(() => server.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('serves demo data to a token from `npm run token`', async () => {
     const { stdout } = await promisify(execFile)(TSX, ['src/cli/token.ts', '--role', 'AGENT'], { cwd: ROOT, env });
