@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config';
 import { devSecret } from '../auth/token';
 
@@ -126,4 +126,49 @@ export function decryptWith(keyring: Keyring, column: EncryptedColumn, stored: s
 export function decryptField<T extends string | null | undefined>(column: EncryptedColumn, stored: T): T {
   if (stored === null || stored === undefined) return stored;
   return decryptWith(fieldKeyring(), column, stored) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blind indexes: equality on an encrypted column without decrypting it.
+//
+// The ciphertext has a random IV, so two equal birth dates never compare equal in SQL. A blind index
+// is a keyed hash of the normalized clear value (HMAC-SHA256 under PRIVACY_HASH_KEY, with the column
+// name as domain separation so it never equals a pseudonym of the HASH policy): equal values give equal
+// indexes, and without the key a reader of the database cannot test guesses (36,500 plausible birth
+// dates would be a trivial dictionary for a plain hash). The value starts with a fingerprint of the key
+// (`<fp>:<hmac>`), so the start-up pass can find and recompute indexes made under another key.
+
+/** Encrypted columns that carry a blind index, and the column that holds it. */
+export const BLIND_INDEXES = { 'customers.birth_date': 'birth_date_bidx' } as const satisfies Partial<Record<EncryptedColumn, string>>;
+export type BlindIndexedColumn = keyof typeof BLIND_INDEXES;
+
+export interface BlindIndexKey { key: Buffer; fingerprint: string }
+
+/** A blind-index key from PRIVACY_HASH_KEY (resolvePrivacyHashKey); the fingerprint names it in stored values. */
+export function blindIndexKey(privacyHashKey: string): BlindIndexKey {
+  const key = Buffer.from(privacyHashKey, 'utf8');
+  const fingerprint = createHash('sha256').update('c360 blind index key\u0000').update(key).digest('base64url').slice(0, 8);
+  return { key, fingerprint };
+}
+
+let currentBlindKey: BlindIndexKey | null = null;
+
+/** Sets the blind-index key of this process (start-up, CLIs, tests), next to configureFieldEncryption. */
+export function configureBlindIndexKey(privacyHashKey: string): void {
+  currentBlindKey = blindIndexKey(privacyHashKey);
+}
+
+export function fieldBlindIndexKey(): BlindIndexKey {
+  if (!currentBlindKey) throw new KeyringError('blind indexes are not configured (configureBlindIndexKey was not called)');
+  return currentBlindKey;
+}
+
+export function blindIndexWith(k: BlindIndexKey, column: BlindIndexedColumn, normalized: string): string {
+  return `${k.fingerprint}:${createHmac('sha256', k.key).update(column).update('\u0000').update(normalized).digest('base64url')}`;
+}
+
+/** Blind index of a clear value with the process key; null stays null. */
+export function blindIndex(column: BlindIndexedColumn, normalized: string | null | undefined): string | null {
+  if (normalized === null || normalized === undefined) return null;
+  return blindIndexWith(fieldBlindIndexKey(), column, normalized);
 }

@@ -51,7 +51,7 @@ export function importProgram(): Command {
     .option('--mapping <file.json>', 'JSON object of column -> header, e.g. {"external_id": "Kundennummer"}')
     .option('--dry-run', 'clean, resolve and report everything, then roll back: nothing is written')
     .option('--errors <file>', 'where rejected rows go (default: <input>.errors.csv or .ndjson next to the input)')
-    .option('--batch-size <n>', 'rows per transaction (default INGEST_BATCH_SIZE, 2000)', positive)
+    .option('--batch-size <n>', 'rows per transaction (default INGEST_BATCH_SIZE, 5,000)', positive)
     .addOption(new Option('--date-order <order>', 'how to read ambiguous dates like 02/03/2025 (default INGEST_DATE_ORDER)').choices(['DMY', 'MDY']))
     .addOption(new Option('--decimal-separator <sep>', 'decimal separator of amounts (default: auto, either works)').choices(['auto', '.', ',']))
     .option('--match <rules>', 'identity rules in priority order (default INGEST_MATCH_RULES: external_id,email,phone)')
