@@ -18,11 +18,18 @@ CREATE INDEX "customers_birth_date_bidx_idx" ON "customers" USING btree ("birth_
 CREATE OR REPLACE FUNCTION c360_transactions_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   ids uuid[];
+  missing uuid[] := '{}';
+  locked bigint;
 BEGIN
   ids := ARRAY(SELECT DISTINCT customer_id FROM new_rows ORDER BY 1);
-  INSERT INTO customer_metrics (customer_id) SELECT unnest(ids) ON CONFLICT (customer_id) DO NOTHING;
-  PERFORM 1 FROM customer_metrics WHERE customer_id IN (SELECT customer_id FROM new_rows WHERE status = 'COMPLETED')
-    ORDER BY customer_id FOR UPDATE;
+  PERFORM 1 FROM customer_metrics WHERE customer_id = ANY(ids) ORDER BY customer_id FOR UPDATE;
+  GET DIAGNOSTICS locked = ROW_COUNT;
+  -- Every customer gets its row when created (customers_metrics_insert). A customer without one (its row
+  -- was deleted) is aggregated in full, which includes this statement's rows, and left out of the increment.
+  IF locked < coalesce(array_length(ids, 1), 0) THEN
+    missing := ARRAY(SELECT i FROM unnest(ids) i WHERE NOT EXISTS (SELECT 1 FROM customer_metrics m WHERE m.customer_id = i));
+    PERFORM c360_refresh_customer_metrics(missing);
+  END IF;
   UPDATE customer_metrics m SET
     order_count = m.order_count + d.order_count,
     total_spent = m.total_spent + d.total_spent,
@@ -37,7 +44,7 @@ BEGIN
            max(n.occurred_at) FILTER (WHERE n.type = 'ORDER') AS last_purchase_at
     FROM new_rows n WHERE n.status = 'COMPLETED' GROUP BY n.customer_id
   ) d
-  WHERE m.customer_id = d.customer_id;
+  WHERE m.customer_id = d.customer_id AND NOT (d.customer_id = ANY(missing));
   RETURN NULL;
 END $$;
 --> statement-breakpoint
