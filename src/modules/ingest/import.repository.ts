@@ -36,13 +36,26 @@ export async function lockKeys(db: Executor, kind: string, keys: { source: strin
   await db.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`import\u001f${kind}`}, 0))`);
 }
 
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPE = /["\\]/g;
 /**
- * A column of a batch as a typed array parameter (`unnest` turns parallel arrays into rows). Sent as
- * text[] and cast on the server: the drivers serialize date, timestamptz, numeric and jsonb arrays each
- * their own way (Drizzle hands postgres.js date arrays through unserialized), text works everywhere.
+ * A column of a batch as one array parameter (`unnest` turns parallel arrays into rows): the text of a
+ * PostgreSQL array literal, cast on the server. Building the literal here costs one test per value (the
+ * drivers' array serializers run two replacements per element, and each driver treats date, numeric
+ * and jsonb arrays its own way); every element is quoted, backslash and quote escaped, null is NULL.
  */
-const arr = (values: readonly unknown[], type: string): SQL =>
-  (type === 'text' ? sql`${sql.param([...values])}::text[]` : sql`${sql.param(values.map((v) => (v === null || v === undefined ? null : String(v))))}::text[]::${sql.raw(type)}[]`);
+export function arrayLiteral(values: readonly unknown[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i) out += ',';
+    if (v === null || v === undefined) { out += 'NULL'; continue; }
+    const t = String(v);
+    out += NEEDS_ESCAPE.test(t) ? `"${t.replace(ESCAPE, '\\$&')}"` : `"${t}"`;
+  }
+  return `${out}}`;
+}
+const arr = (values: readonly unknown[], type: string): SQL => sql`${arrayLiteral(values)}::${sql.raw(type)}[]`;
 /** `unnest(a, b, ...) AS alias(c1, c2, ...)` over the given columns. */
 const rows = (alias: string, cols: Record<string, SQL>): SQL =>
   sql`unnest(${sql.join(Object.values(cols), sql`, `)}) AS ${sql.raw(alias)}(${sql.raw(Object.keys(cols).join(', '))})`;
@@ -50,11 +63,20 @@ const rows = (alias: string, cols: Record<string, SQL>): SQL =>
 // ---------------------------------------------------------------------------------------------
 // Customers: everything identity resolution needs, in one statement
 
+/**
+ * A timestamp as JavaScript's toISOString() writes it (UTC, milliseconds, `Z`): survivorship compares
+ * these strings, and parsing PostgreSQL's own format with Date costs more than the rest of the
+ * resolution of a row.
+ */
+const isoMs = (col: SQL): SQL => sql`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A stored golden record; `updated_at` as toISOString() writes it. */
 export interface ExistingCustomer {
   id: string; first_name: string | null; last_name: string | null; email: string | null; email_normalized: string | null; phone: string | null;
   phone_e164: string | null; birth_date: string | null; birth_date_bidx: string | null; gender: string | null; address_line1: string | null; address_line2: string | null;
   city: string | null; region: string | null; postal_code: string | null; country: string | null; lifecycle_stage: string; display_name: string; updated_at: string;
 }
+/** Stored provenance of a field; `updated_at` as toISOString() writes it. */
 export interface StoredFieldSource { customer_id: string; field: string; source: string; updated_at: string; rule: string }
 
 export interface CustomerMatches {
@@ -95,9 +117,9 @@ export async function customerMatches(db: Executor, source: string, externalIds:
       (SELECT coalesce(json_agg(json_build_object('id', c.id, 'first_name', c.first_name, 'last_name', c.last_name, 'email', c.email,
           'email_normalized', c.email_normalized, 'phone', c.phone, 'phone_e164', c.phone_e164, 'birth_date', c.birth_date, 'birth_date_bidx', c.birth_date_bidx,
           'gender', c.gender, 'address_line1', c.address_line1, 'address_line2', c.address_line2, 'city', c.city, 'region', c.region,
-          'postal_code', c.postal_code, 'country', c.country, 'lifecycle_stage', c.lifecycle_stage, 'display_name', c.display_name, 'updated_at', c.updated_at)), '[]')
+          'postal_code', c.postal_code, 'country', c.country, 'lifecycle_stage', c.lifecycle_stage, 'display_name', c.display_name, 'updated_at', ${isoMs(sql`c.updated_at`)})), '[]')
          FROM customers c JOIN matched m ON m.id = c.id) AS customers,
-      (SELECT coalesce(json_agg(json_build_object('customer_id', f.customer_id, 'field', f.field, 'source', f.source, 'updated_at', f.updated_at, 'rule', f.rule)), '[]')
+      (SELECT coalesce(json_agg(json_build_object('customer_id', f.customer_id, 'field', f.field, 'source', f.source, 'updated_at', ${isoMs(sql`f.updated_at`)}, 'rule', f.rule)), '[]')
          FROM customer_field_sources f JOIN matched m ON m.id = f.customer_id) AS sources,
       EXISTS (SELECT 1 FROM erasures) AS "anyErasure"`);
   const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;

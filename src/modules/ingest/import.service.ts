@@ -400,10 +400,10 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, rows: Row<C
     const fields: Fields = {};
     for (const f of CUSTOMER_FIELDS) fields[f] = (c[DB_FIELD[f]] as string | null) ?? null;
     fields.birthDate = decryptField('customers.birth_date', c.birth_date);
-    const sources = new Map((storedSources.get(id) ?? []).map((s) => [s.field, { field: s.field, source: s.source, updatedAt: new Date(s.updated_at).toISOString(), rule: s.rule as FieldSource['rule'] }]));
+    const sources = new Map((storedSources.get(id) ?? []).map((s) => [s.field, { field: s.field, source: s.source, updatedAt: s.updated_at, rule: s.rule as FieldSource['rule'] }]));
     w = {
       id, isNew: false, fields, original: { ...fields }, storedBirthDate: c.birth_date, originalSources: new Map(sources), sourceRecords: [],
-      updatedAt: new Date(c.updated_at).toISOString(), sources, changed: new Set(), identities: [],
+      updatedAt: c.updated_at, sources, changed: new Set(), identities: [],
     };
     working.set(id, w);
     return w;

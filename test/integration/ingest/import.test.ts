@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execRows } from '../../../src/db/client';
 import { decryptField, isEncrypted } from '../../../src/lib/crypto';
 import { eraseCustomer } from '../../../src/modules/admin/gdpr.service';
+import { arrayLiteral } from '../../../src/modules/ingest/import.repository';
 import { ImportInterrupted } from '../../../src/modules/ingest/import.service';
 import { createSeeder } from '../../factories/index';
 import { TEST_HASH_KEY } from '../../helpers/app';
@@ -146,6 +147,14 @@ describe('importing a messy customer file', () => {
     expect(readReport(errors)[0]).toMatchObject({ row: '1', reason: 'this person asked to be erased; an import cannot re-create them' });
     const [n] = await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM customers WHERE email_normalized = 'eve@example.com'`);
     expect(n!.n).toBe(0);
+  });
+});
+
+describe('batch parameters', () => {
+  it('carry any text through the array literal unchanged, and null as null', async () => {
+    const values = ['plain', 'Quote "Q"', 'back\\slash\\', 'Smith, Jr.', '{braces}', 'NULL', '', ' spaces ', 'Köln 女', 'line\nbreak\ttab', null];
+    const rows = await q<{ v: string | null; n: number }>(sql`SELECT v, n::int AS n FROM unnest(${arrayLiteral(values)}::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n`);
+    expect(rows.map((r) => r.v)).toEqual(values);
   });
 });
 
