@@ -95,32 +95,46 @@ export interface CustomerMatches {
 }
 
 /**
+ * The oldest customer that satisfies `where`. The inner fence (OFFSET 0) makes the probe read the
+ * customers with that email or phone by their index and sort those few; without it, `ORDER BY
+ * created_at, id LIMIT 1` tempts the planner to walk the created_at index from the oldest customer
+ * and test every row (measured: past the statement timeout for 5,000 emails on 27,000 customers).
+ */
+const oldest = (where: SQL): SQL => sql`SELECT c.id FROM (SELECT c.id, c.created_at FROM customers c WHERE ${where} OFFSET 0) c ORDER BY c.created_at, c.id LIMIT 1`;
+
+/**
  * Identity matching of a whole batch as one statement: the batch's source keys, emails and phones are
- * joined against their indexes, and the customers they point at come back with their provenance.
+ * looked up in their indexes, and the customers they point at come back with their provenance.
+ *
+ * Every lookup is a LATERAL probe per key (`OFFSET 0` / `LIMIT 1` keep the planner from flattening
+ * it into a join): a batch costs a few thousand index probes however large the base is. As joins, the
+ * planner hashed the whole index of the source (identities, source records) or of the matched
+ * customers' provenance whenever its statistics lagged behind a growing table, which during a large
+ * import is most of the time, and every batch then read the whole table again.
  */
 export async function customerMatches(db: Executor, source: string, externalIds: string[], emails: string[], phones: string[]): Promise<CustomerMatches> {
   const [row] = await execRows<Record<keyof CustomerMatches, unknown>>(db, sql`WITH
-    ids AS (SELECT ci.external_id, ci.customer_id FROM ${rows('k', { external_id: arr(externalIds, 'text') })}
-      JOIN customer_identities ci ON ci.source = ${source} AND ci.external_id = k.external_id),
-    em AS (SELECT DISTINCT ON (c.email_normalized) c.email_normalized AS key, c.id FROM customers c
-      WHERE c.email_normalized = ANY(${arr(emails, 'text')}) ORDER BY c.email_normalized, c.created_at, c.id),
-    ph AS (SELECT DISTINCT ON (c.phone_e164) c.phone_e164 AS key, c.id FROM customers c
-      WHERE c.phone_e164 = ANY(${arr(phones, 'text')}) ORDER BY c.phone_e164, c.created_at, c.id),
+    ids AS (SELECT k.external_id, ci.customer_id FROM ${rows('k', { external_id: arr(externalIds, 'text') })}
+      CROSS JOIN LATERAL (SELECT ci.customer_id FROM customer_identities ci WHERE ci.source = ${source} AND ci.external_id = k.external_id LIMIT 1) ci),
+    em AS (SELECT k.key, c.id FROM ${rows('k', { key: arr(emails, 'text') })}
+      CROSS JOIN LATERAL (${oldest(sql`c.email_normalized = k.key`)}) c),
+    ph AS (SELECT k.key, c.id FROM ${rows('k', { key: arr(phones, 'text') })}
+      CROSS JOIN LATERAL (${oldest(sql`c.phone_e164 = k.key`)}) c),
     matched AS (SELECT customer_id AS id FROM ids UNION SELECT id FROM em UNION SELECT id FROM ph)
     SELECT
       (SELECT coalesce(json_agg(json_build_object('externalId', external_id, 'customerId', customer_id)), '[]') FROM ids) AS identities,
       (SELECT coalesce(json_agg(json_build_object('key', key, 'id', id)), '[]') FROM em) AS emails,
       (SELECT coalesce(json_agg(json_build_object('key', key, 'id', id)), '[]') FROM ph) AS phones,
-      (SELECT coalesce(json_agg(json_build_object('externalId', r.external_id, 'digest', r.fields->>'digest')), '[]')
+      (SELECT coalesce(json_agg(json_build_object('externalId', k.external_id, 'digest', r.digest)), '[]')
          FROM ${rows('k', { external_id: arr(externalIds, 'text') })}
-         JOIN customer_source_records r ON r.source = ${source} AND r.external_id = k.external_id) AS digests,
+         CROSS JOIN LATERAL (SELECT r.fields->>'digest' AS digest FROM customer_source_records r WHERE r.source = ${source} AND r.external_id = k.external_id LIMIT 1) r) AS digests,
       (SELECT coalesce(json_agg(json_build_object('id', c.id, 'first_name', c.first_name, 'last_name', c.last_name, 'email', c.email,
           'email_normalized', c.email_normalized, 'phone', c.phone, 'phone_e164', c.phone_e164, 'birth_date', c.birth_date, 'birth_date_bidx', c.birth_date_bidx,
           'gender', c.gender, 'address_line1', c.address_line1, 'address_line2', c.address_line2, 'city', c.city, 'region', c.region,
           'postal_code', c.postal_code, 'country', c.country, 'lifecycle_stage', c.lifecycle_stage, 'display_name', c.display_name, 'updated_at', ${isoMs(sql`c.updated_at`)})), '[]')
-         FROM customers c JOIN matched m ON m.id = c.id) AS customers,
+         FROM matched m CROSS JOIN LATERAL (SELECT * FROM customers c WHERE c.id = m.id LIMIT 1) c) AS customers,
       (SELECT coalesce(json_agg(json_build_object('customer_id', f.customer_id, 'field', f.field, 'source', f.source, 'updated_at', ${isoMs(sql`f.updated_at`)}, 'rule', f.rule)), '[]')
-         FROM customer_field_sources f JOIN matched m ON m.id = f.customer_id) AS sources,
+         FROM matched m CROSS JOIN LATERAL (SELECT * FROM customer_field_sources f WHERE f.customer_id = m.id OFFSET 0) f) AS sources,
       EXISTS (SELECT 1 FROM erasures) AS "anyErasure"`);
   const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
   return {
@@ -131,9 +145,10 @@ export async function customerMatches(db: Executor, source: string, externalIds:
 
 export async function identitiesByKeys(db: Executor, keys: { source: string; externalId: string }[]): Promise<{ source: string; externalId: string; customerId: string }[]> {
   if (!keys.length) return [];
-  return execRows(db, sql`SELECT ci.source, ci.external_id AS "externalId", ci.customer_id AS "customerId"
+  // A LATERAL probe per key, as in customerMatches.
+  return execRows(db, sql`SELECT k.source, k.external_id AS "externalId", ci.customer_id AS "customerId"
     FROM ${rows('k', { source: arr(keys.map((k) => k.source), 'text'), external_id: arr(keys.map((k) => k.externalId), 'text') })}
-    JOIN customer_identities ci ON ci.source = k.source AND ci.external_id = k.external_id`);
+    CROSS JOIN LATERAL (SELECT ci.customer_id FROM customer_identities ci WHERE ci.source = k.source AND ci.external_id = k.external_id LIMIT 1) ci`);
 }
 
 export async function existingCustomerIds(db: Executor, ids: string[]): Promise<Set<string>> {
@@ -258,7 +273,8 @@ export async function foreignSourceKeys(db: Executor, table: 'transactions' | 'i
   if (!keys.length) return new Set();
   const found = await execRows<{ external_id: string }>(db, sql`SELECT k.external_id FROM ${rows('k', {
     external_id: arr(keys.map((k) => k.externalId), 'text'), customer_id: arr(keys.map((k) => k.customerId), 'uuid'),
-  })} JOIN ${sql.identifier(table)} t ON t.source = ${source} AND t.external_id = k.external_id WHERE t.customer_id <> k.customer_id`);
+  })} CROSS JOIN LATERAL (SELECT t.customer_id FROM ${sql.identifier(table)} t WHERE t.source = ${source} AND t.external_id = k.external_id LIMIT 1) t
+    WHERE t.customer_id <> k.customer_id`);
   return new Set(found.map((r) => r.external_id));
 }
 
@@ -305,11 +321,14 @@ export async function replaceItems(db: Executor, source: string, txs: { external
   await db.execute(sql`WITH
     want AS (SELECT t.id, t.customer_id, w.external_id, w.digest FROM ${rows('w', {
       external_id: arr(txs.map((t) => t.externalId), 'text'), customer_id: arr(txs.map((t) => t.customerId), 'uuid'), digest: arr(txs.map((t) => t.digest), 'text'),
-    })} JOIN transactions t ON t.source = ${source} AND t.external_id = w.external_id AND t.customer_id = w.customer_id),
-    changed AS (SELECT w.* FROM want w WHERE w.digest IS DISTINCT FROM coalesce((
+    })} CROSS JOIN LATERAL (SELECT t.id, t.customer_id FROM transactions t WHERE t.source = ${source} AND t.external_id = w.external_id LIMIT 1) t
+      WHERE t.customer_id = w.customer_id),
+    cur AS (SELECT w.*, coalesce((
       SELECT string_agg(concat_ws('|', ti.sku, ti.product_name, coalesce(ti.category, ''), ti.quantity::text, ti.unit_price::text), '~' ORDER BY ti.position)
-      FROM transaction_items ti WHERE ti.customer_id = w.customer_id AND ti.transaction_id = w.id), '')),
-    del AS (DELETE FROM transaction_items ti USING changed c WHERE ti.customer_id = c.customer_id AND ti.transaction_id = c.id)
+      FROM transaction_items ti WHERE ti.transaction_id = w.id), '') AS stored FROM want w),
+    changed AS (SELECT * FROM cur WHERE digest IS DISTINCT FROM stored),
+    -- By the transaction id index, and only where items are stored (a first import deletes nothing).
+    del AS (DELETE FROM transaction_items ti WHERE ti.transaction_id = ANY(ARRAY(SELECT id FROM changed WHERE stored <> '')))
     INSERT INTO transaction_items (transaction_id, customer_id, position, sku, product_name, category, quantity, unit_price)
     SELECT c.id, c.customer_id, i.position, i.sku, i.product_name, i.category, i.quantity, i.unit_price
     FROM changed c JOIN ${rows('i', {
@@ -322,8 +341,9 @@ export async function replaceItems(db: Executor, source: string, txs: { external
 /** The stored interactions of these source keys, with their encrypted texts (reused when the clear text is unchanged). */
 export async function interactionsBySourceKeys(db: Executor, source: string, externalIds: string[]): Promise<{ externalId: string; id: string; customerId: string; subject: string | null; summary: string | null }[]> {
   if (!externalIds.length) return [];
-  return execRows(db, sql`SELECT x.external_id AS "externalId", x.id, x.customer_id AS "customerId", x.subject, x.summary
-    FROM ${rows('k', { external_id: arr(externalIds, 'text') })} JOIN interactions x ON x.source = ${source} AND x.external_id = k.external_id`);
+  return execRows(db, sql`SELECT k.external_id AS "externalId", x.id, x.customer_id AS "customerId", x.subject, x.summary
+    FROM ${rows('k', { external_id: arr(externalIds, 'text') })}
+    CROSS JOIN LATERAL (SELECT x.id, x.customer_id, x.subject, x.summary FROM interactions x WHERE x.source = ${source} AND x.external_id = k.external_id LIMIT 1) x`);
 }
 
 export interface InteractionRow {

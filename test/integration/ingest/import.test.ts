@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { execRows } from '../../../src/db/client';
+import { execRows, queryStats } from '../../../src/db/client';
 import { decryptField, isEncrypted } from '../../../src/lib/crypto';
 import { eraseCustomer } from '../../../src/modules/admin/gdpr.service';
 import { arrayLiteral } from '../../../src/modules/ingest/import.repository';
@@ -155,6 +155,35 @@ describe('batch parameters', () => {
     const values = ['plain', 'Quote "Q"', 'back\\slash\\', 'Smith, Jr.', '{braces}', 'NULL', '', ' spaces ', 'Köln 女', 'line\nbreak\ttab', null];
     const rows = await q<{ v: string | null; n: number }>(sql`SELECT v, n::int AS n FROM unnest(${arrayLiteral(values)}::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n`);
     expect(rows.map((r) => r.v)).toEqual(values);
+  });
+});
+
+describe('statements per batch', () => {
+  const statementsOf = async (fn: () => Promise<unknown>) => {
+    const stats = { statements: 0 };
+    await queryStats.run(stats, fn);
+    return stats.statements;
+  };
+  const customersFile = (n: number, offset: number) => {
+    const file = path.join(tmp(), `c${n}.csv`);
+    writeFileSync(file, `external_id,first_name,email,phone,birth_date\n${Array.from({ length: n }, (_, i) =>
+      `S-${offset + i},Name${i},s${offset + i}@example.com,+1415555${String(1000 + offset + i).padStart(4, '0')},1980-01-${String(1 + (i % 28)).padStart(2, '0')}`).join('\n')}\n`);
+    return file;
+  };
+
+  it('do not grow with the rows of a batch: one statement per kind of change', async () => {
+    // One batch of 5 new customers and one of 50: the same statements (run bookkeeping included).
+    const small = await statementsOf(() => importFile(db.db, 'customers', customersFile(5, 0), { batchSize: 100 }));
+    const large = await statementsOf(() => importFile(db.db, 'customers', customersFile(50, 100), { batchSize: 100 }));
+    expect(large).toBe(small);
+    // Per batch: lock, lookup, new customers, identities, provenance, source records, progress; plus the run's start and end.
+    expect(small).toBe(2 + 7);
+    expect(await statementsOf(() => importFile(db.db, 'customers', customersFile(50, 200), { batchSize: 20 }))).toBe(2 + 3 * 7);
+    const txFile = path.join(tmp(), 't.csv');
+    writeFileSync(txFile, `external_id,customer_external_id,occurred_at,currency,amount\n${Array.from({ length: 40 }, (_, i) => `T-${i},S-${100 + i},2025-03-01,USD,1${i}.00`).join('\n')}\n`);
+    const tx = await statementsOf(() => importFile(db.db, 'transactions', txFile, { batchSize: 100 }));
+    // Per batch: lock, customer references, rates, upsert, progress.
+    expect(tx).toBe(2 + 5);
   });
 });
 
