@@ -76,8 +76,11 @@ export interface ExistingCustomer {
   phone_e164: string | null; birth_date: string | null; birth_date_bidx: string | null; gender: string | null; address_line1: string | null; address_line2: string | null;
   city: string | null; region: string | null; postal_code: string | null; country: string | null; lifecycle_stage: string; display_name: string; updated_at: string;
 }
-/** Stored provenance of a field; `updated_at` as toISOString() writes it. */
-export interface StoredFieldSource { customer_id: string; field: string; source: string; updated_at: string; rule: string }
+/**
+ * Stored provenance of a field: [customer_id, field, source, updated_at (as toISOString() writes it),
+ * rule]. A tuple, not an object: a batch brings ten of them per matched customer.
+ */
+export type StoredFieldSource = [customerId: string, field: string, source: string, updatedAt: string, rule: string];
 
 export interface CustomerMatches {
   /** This source's external id -> owning customer. */
@@ -133,7 +136,7 @@ export async function customerMatches(db: Executor, source: string, externalIds:
           'gender', c.gender, 'address_line1', c.address_line1, 'address_line2', c.address_line2, 'city', c.city, 'region', c.region,
           'postal_code', c.postal_code, 'country', c.country, 'lifecycle_stage', c.lifecycle_stage, 'display_name', c.display_name, 'updated_at', ${isoMs(sql`c.updated_at`)})), '[]')
          FROM matched m CROSS JOIN LATERAL (SELECT * FROM customers c WHERE c.id = m.id LIMIT 1) c) AS customers,
-      (SELECT coalesce(json_agg(json_build_object('customer_id', f.customer_id, 'field', f.field, 'source', f.source, 'updated_at', ${isoMs(sql`f.updated_at`)}, 'rule', f.rule)), '[]')
+      (SELECT coalesce(json_agg(json_build_array(f.customer_id, f.field, f.source, ${isoMs(sql`f.updated_at`)}, f.rule)), '[]')
          FROM matched m CROSS JOIN LATERAL (SELECT * FROM customer_field_sources f WHERE f.customer_id = m.id OFFSET 0) f) AS sources,
       EXISTS (SELECT 1 FROM erasures) AS "anyErasure"`);
   const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;

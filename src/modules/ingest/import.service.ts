@@ -369,7 +369,10 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, rows: Row<C
   const byPhone = new Map(found.phones.map((r) => [r.key, r.id]));
   const existing = new Map(found.customers.map((c) => [c.id, c]));
   const storedSources = new Map<string, repo.StoredFieldSource[]>();
-  for (const s of found.sources) storedSources.set(s.customer_id, [...(storedSources.get(s.customer_id) ?? []), s]);
+  for (const s of found.sources) {
+    const list = storedSources.get(s[0]);
+    if (list) list.push(s); else storedSources.set(s[0], [s]);
+  }
 
   // Would-be new customers: refuse the ones an erasure blocks (the profile service's check, one query for the batch).
   const key = opts.privacyHashKey;
@@ -400,7 +403,7 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, rows: Row<C
     const fields: Fields = {};
     for (const f of CUSTOMER_FIELDS) fields[f] = (c[DB_FIELD[f]] as string | null) ?? null;
     fields.birthDate = decryptField('customers.birth_date', c.birth_date);
-    const sources = new Map((storedSources.get(id) ?? []).map((s) => [s.field, { field: s.field, source: s.source, updatedAt: s.updated_at, rule: s.rule as FieldSource['rule'] }]));
+    const sources = new Map((storedSources.get(id) ?? []).map(([, field, src, updatedAt, rule]) => [field, { field, source: src, updatedAt, rule: rule as FieldSource['rule'] }]));
     w = {
       id, isNew: false, fields, original: { ...fields }, storedBirthDate: c.birth_date, originalSources: new Map(sources), sourceRecords: [],
       updatedAt: c.updated_at, sources, changed: new Set(), identities: [],
