@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import postgres from 'postgres';
 import { countCustomers, ensureDatabase, migrate, openBenchDb, redact, vacuumAnalyze } from './lib/database';
-import { baseCurrency, BENCH_ENCRYPTION_KEYS, benchDatabaseUrl, DEFAULT_BENCH_DATABASE_URL, DEFAULT_POOL_MAX } from './lib/env';
+import { baseCurrency, BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY, benchDatabaseUrl, DEFAULT_BENCH_DATABASE_URL, DEFAULT_POOL_MAX } from './lib/env';
 import { log } from './lib/log';
 import { BENCH_DIR, REPO_DIR } from './lib/servers';
 import { SUITES, loadSuite } from './suites/index';
@@ -108,7 +108,8 @@ async function seed(databaseUrl: string, customers: number, have: number): Promi
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_DIR, 'src/cli/seed.ts'), '--customers', String(customers), '--reset'], {
       cwd: REPO_DIR,
-      env: { ...process.env, DATABASE_URL: databaseUrl, BASE_CURRENCY: baseCurrency(), LOG_LEVEL: 'warn', ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS, ENCRYPTION_ACTIVE_KEY: '' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, BASE_CURRENCY: baseCurrency(), LOG_LEVEL: 'warn', ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS, ENCRYPTION_ACTIVE_KEY: '',
+        PRIVACY_HASH_KEY: BENCH_PRIVACY_HASH_KEY },
       stdio: ['ignore', 2, 2], // its progress goes to our stderr: stdout is for the table
     });
     child.once('error', reject);

@@ -82,7 +82,7 @@ const schema = z.object({
   INGEST_BLOCKED_VALUES: z.string().default('test@test.com,test@example.com,noreply@example.com,none@none.com,no@email.com,0000000000,1234567890,+10000000000,+11111111111'),
   INGEST_SOURCE_PRIORITY: z.string().regex(/^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$/, 'must be a comma-separated list of source names').default('crm,shop,pos,helpdesk'),
   INGEST_DATE_ORDER: z.enum(['DMY', 'MDY']).default('DMY'),
-  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2500),
 });
 
 export type Config = {

@@ -2,9 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDb } from './db/client';
 import { migrateDb } from './db/migrate';
-import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
+import { resolvePrivacyHashKey } from './auth/privacy';
+import { blindIndexKey, configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { createLogger } from './logger';
-import { encryptRemainingPlaintext } from './modules/admin/keys.service';
+import { encryptRemainingPlaintext, fillBlindIndexes } from './modules/admin/keys.service';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
 import { startTagScheduler } from './modules/tags/tag-jobs.service';
 import { buildServer } from './server';
@@ -30,6 +31,11 @@ async function main(): Promise<void> {
   configureFieldEncryption(keyring);
   const encrypted = await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => logger.info(data, msg));
   if (encrypted) logger.info({ rows: encrypted }, 'plaintext values encrypted');
+  // Birth dates written before migration 0018 (or under another PRIVACY_HASH_KEY) get their blind index.
+  const hashKey = resolvePrivacyHashKey(config);
+  configureBlindIndexKey(hashKey);
+  const indexed = await fillBlindIndexes(handle.db, keyring, blindIndexKey(hashKey));
+  if (indexed) logger.info({ rows: indexed }, 'birth-date blind indexes computed');
   await seedIfEmpty(handle, config, logger);
 
   const server = await buildServer({ config, db: handle.db, logger, handle });

@@ -14,7 +14,7 @@ import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
 import { compileCustomerFilter } from './modules/profile/customer-filter';
 import { resolveAuthSettings } from './auth/token';
-import { configureFieldEncryption, resolveKeyring } from './lib/crypto';
+import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import type { Config } from './config';
 import type { Context } from './context';
@@ -77,8 +77,9 @@ export interface GatewayServer {
 /** Builds the Apollo server and its HTTP front; does not listen (tests and index.ts do). */
 export async function buildServer({ config, db, logger, shield = true, privacy = true, handle }: BuildServerOptions): Promise<GatewayServer> {
   const auth = resolveAuthSettings(config);
-  // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts).
+  // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts), and key blind indexes with PRIVACY_HASH_KEY.
   configureFieldEncryption(resolveKeyring(config));
+  configureBlindIndexKey(resolvePrivacyHashKey(config));
   const dev = config.nodeEnv === 'development';
   const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config), federation: config.federation });
   const armor = armorProtection(config);

@@ -2,9 +2,11 @@
  * `npm run import -- <entity> <file> --source <system>`: see `--help` and src/modules/ingest/import.command.ts.
  * The database comes from the environment (DATABASE_URL, or PGlite in PGLITE_DIR); migrations run first.
  */
+import { resolvePrivacyHashKey } from '../auth/privacy';
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
+import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from '../lib/crypto';
 import { importCommand, importProgram } from '../modules/ingest/import.command';
 
 async function main(): Promise<number> {
@@ -15,6 +17,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = loadConfig();
+  // Birth dates and interaction texts are encrypted before they are written (ENCRYPTION_KEYS, as the gateway).
+  configureFieldEncryption(resolveKeyring(config));
+  configureBlindIndexKey(resolvePrivacyHashKey(config));
   const handle = await openDb(config);
   const interrupted = () => {
     console.error('\nimport: interrupted; the batches already committed stay, run the same command again to finish.');

@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { MIGRATIONS_FOLDER, migrateDb } from '../db/migrate';
-import { configureFieldEncryption, resolveKeyring } from '../lib/crypto';
-import { encryptRemainingPlaintext } from '../modules/admin/keys.service';
+import { resolvePrivacyHashKey } from '../auth/privacy';
+import { blindIndexKey, configureFieldEncryption, resolveKeyring } from '../lib/crypto';
+import { encryptRemainingPlaintext, fillBlindIndexes } from '../modules/admin/keys.service';
 
 const program = new Command()
   .name('npm run db:migrate --')
@@ -14,10 +15,13 @@ const program = new Command()
       const handle = await openDb(config);
       const started = Date.now();
       await migrateDb(handle);
-      // Values from before migration 0013 are encrypted here too (the gateway also does it at start-up).
+      // Values from before migration 0013 are encrypted here too, and birth dates from before 0018 get their
+      // blind index (the gateway also does both at start-up).
       const keyring = resolveKeyring(config);
       configureFieldEncryption(keyring);
       await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => process.stdout.write(`${msg} ${JSON.stringify(data)}\n`));
+      const indexed = await fillBlindIndexes(handle.db, keyring, blindIndexKey(resolvePrivacyHashKey(config)));
+      if (indexed) process.stdout.write(`birth-date blind indexes computed {"rows":${indexed}}\n`);
       await handle.close();
       process.stdout.write(`migrations applied to ${handle.driver === 'postgres' ? 'PostgreSQL' : `PGlite (${config.pgliteDir})`} in ${Date.now() - started} ms\n`);
     } catch (e) {

@@ -2,7 +2,8 @@
  * `npm run db:seed -- --customers 100000`: fills the configured database (DATABASE_URL, or PGlite in
  * PGLITE_DIR) with deterministic demo customers. Exit code 0 on success, 1 on any error or refusal.
  */
-import { configureFieldEncryption, resolveKeyring } from '../lib/crypto';
+import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from '../lib/crypto';
+import { resolvePrivacyHashKey } from '../auth/privacy';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from '../config';
@@ -153,6 +154,7 @@ async function main(): Promise<number> {
   const opts = program.parse().opts<CliOptions>();
   const config = loadConfig();
   configureFieldEncryption(resolveKeyring(config));
+  configureBlindIndexKey(resolvePrivacyHashKey(config));
   const handle: DbHandle = await openDb(config);
   let progress: Reporter | undefined;
   const interrupted = () => {

@@ -6,10 +6,10 @@ import { createLogger } from '../../src/logger';
 import { buildServer, type GatewayServer } from '../../src/server';
 import type { Role } from '../../src/__generated__/resolvers-types';
 import { createTestDb, type TestDb } from './db';
-import { TEST_ENCRYPTION_KEYS } from './encryption';
+import { TEST_ENCRYPTION_KEYS, TEST_HASH_KEY } from './encryption';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
-export const TEST_HASH_KEY = 'test-privacy-hash-key-0123456789-abcdefghijklmnop';
+export { TEST_HASH_KEY };
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;

@@ -8,14 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execRows, openDb } from '../../src/db/client';
 import { MIGRATIONS_FOLDER, migrateDb } from '../../src/db/migrate';
 import {
-  configureFieldEncryption, decryptWith, encryptWith, generateKey, keyIdOf, parseKeyring, type Keyring,
+  blindIndex, blindIndexKey, blindIndexWith, configureFieldEncryption, decryptWith, encryptWith, generateKey, keyIdOf, parseKeyring, type Keyring,
 } from '../../src/lib/crypto';
 import { mapInteraction, type IxDbRow } from '../../src/modules/service/service.repository';
-import { countPending, encryptRemainingPlaintext, reencryptAll } from '../../src/modules/admin/keys.service';
+import { eraseCustomer } from '../../src/modules/admin/gdpr.service';
+import { countPending, encryptRemainingPlaintext, fillBlindIndexes, reencryptAll } from '../../src/modules/admin/keys.service';
 import { parseGlobalId, toGlobalId } from '../../src/lib/global-id';
 import { createSeeder } from '../factories/index';
 import { startApp, type TestApp } from '../helpers/app';
-import { TEST_ENCRYPTION_KEYS } from '../helpers/encryption';
+import { TEST_ENCRYPTION_KEYS, TEST_HASH_KEY } from '../helpers/encryption';
 
 const testKeyring = parseKeyring(TEST_ENCRYPTION_KEYS);
 
@@ -176,6 +177,60 @@ describe('encrypted columns through the API', () => {
     expect((await raw(c.id))[0]!.national_id).toMatch(/^v1:test1:/);
     expect((await app.gql(q, { id: toGlobalId('Customer', c.id) })).body).toEqual(before.body);
     expect(await encryptRemainingPlaintext(app.db.db, testKeyring, (m) => logs.push(m))).toBe(0);
+  });
+});
+
+describe('birth-date blind index', () => {
+  it('is the same for the same date and key, differs for another date or key, and never shows the date', () => {
+    const k = blindIndexKey(TEST_HASH_KEY);
+    const a = blindIndexWith(k, 'customers.birth_date', '1985-12-10');
+    expect(blindIndexWith(k, 'customers.birth_date', '1985-12-10')).toBe(a);
+    expect(blindIndexWith(k, 'customers.birth_date', '1985-12-11')).not.toBe(a);
+    const other = blindIndexWith(blindIndexKey('another-privacy-hash-key-of-at-least-32-chars'), 'customers.birth_date', '1985-12-10');
+    expect(other).not.toBe(a);
+    expect(other.split(':')[0]).not.toBe(a.split(':')[0]);
+    expect(a).toMatch(/^[A-Za-z0-9_-]{8}:[A-Za-z0-9_-]{43}$/);
+    expect(a).not.toContain('1985');
+  });
+
+  let app: TestApp;
+  beforeAll(async () => { app = await startApp(); });
+  afterAll(async () => { await app?.close(); });
+  afterEach(() => configureFieldEncryption(testKeyring));
+  const bidx = async (id: string) => (await execRows<{ b: string | null }>(app.db.db, sql`SELECT birth_date_bidx AS b FROM customers WHERE id = ${id}::uuid`))[0]!.b;
+
+  it('is written with the birth date, filled at start-up for older rows, kept by key rotation and cleared by erasure', async () => {
+    const res = await app.gql<{ upsertCustomer: { customer: { id: string } } }>(
+      `mutation($input: UpsertCustomerInput!) { upsertCustomer(input: $input) { customer { id } } }`,
+      { input: { source: 'crm', externalId: 'BIDX-1', firstName: 'Bidx', birthDate: '1990-01-02' } });
+    const id = parseGlobalId(res.body.data!.upsertCustomer.customer.id)!.id;
+    const expected = blindIndex('customers.birth_date', '1990-01-02');
+    expect(await bidx(id)).toBe(expected);
+    // Rows from before migration 0018: no index, an index under another key, a plaintext birth date.
+    const seed = createSeeder(app.db.db);
+    const none = await seed.customer({ firstName: 'None', birthDate: '1971-05-06' }).create();
+    const stale = await seed.customer({ firstName: 'Stale', birthDate: '1972-07-08' }).create();
+    const legacy = await seed.customer({ firstName: 'Legacy' }).create();
+    await app.db.db.execute(sql`UPDATE customers SET birth_date_bidx = NULL WHERE id = ${none.id}::uuid`);
+    await app.db.db.execute(sql`UPDATE customers SET birth_date_bidx = 'oldkey00:abc' WHERE id = ${stale.id}::uuid`);
+    await app.db.db.execute(sql`UPDATE customers SET birth_date = '1973-09-10', birth_month = '1973-09-01' WHERE id = ${legacy.id}::uuid`);
+    const [before] = await execRows<{ u: string }>(app.db.db, sql`SELECT max(updated_at)::text AS u FROM customers`);
+    expect(await fillBlindIndexes(app.db.db, testKeyring, blindIndexKey(TEST_HASH_KEY))).toBe(3);
+    expect([await bidx(none.id), await bidx(stale.id), await bidx(legacy.id)]).toEqual([
+      blindIndex('customers.birth_date', '1971-05-06'), blindIndex('customers.birth_date', '1972-07-08'), blindIndex('customers.birth_date', '1973-09-10')]);
+    const [after] = await execRows<{ u: string }>(app.db.db, sql`SELECT max(updated_at)::text AS u FROM customers`);
+    expect(after!.u).toBe(before!.u);
+    expect(await fillBlindIndexes(app.db.db, testKeyring, blindIndexKey(TEST_HASH_KEY))).toBe(0);
+    // Rotation re-encrypts the date (new ciphertext), the index stays.
+    const next = `${TEST_ENCRYPTION_KEYS},${generateKey('k3')}`;
+    const rotated = parseKeyring(next, 'k3');
+    configureFieldEncryption(rotated);
+    await reencryptAll(app.db.db, rotated, 'rotate');
+    expect(await bidx(id)).toBe(expected);
+    expect(await fillBlindIndexes(app.db.db, rotated, blindIndexKey(TEST_HASH_KEY))).toBe(0);
+    configureFieldEncryption(testKeyring);
+    expect(await eraseCustomer(app.db.db, TEST_HASH_KEY, id, 'test', 'asked')).toBe('erased');
+    expect(await bidx(id)).toBeNull();
   });
 });
 

@@ -21,18 +21,6 @@ export const importRuns = pgTable('import_runs', {
   check('import_runs_status_chk', sql`${t.status} IN ('RUNNING','COMPLETED','FAILED','DRY_RUN')`),
 ]);
 
-/**
- * Cleaned, resolved rows of the batch being applied. A batch is written here and moved into the target
- * tables by set-based statements in the same transaction, which then empties it: a killed run leaves
- * nothing behind (the transaction rolls back) and a re-run starts over idempotently.
- */
-export const importStaging = pgTable('import_staging', {
-  runId: uuid('run_id').notNull(),
-  batch: integer('batch').notNull(),
-  rowNo: integer('row_no').notNull(),
-  payload: jsonb('payload').notNull(),
-}, (t) => [primaryKey({ name: 'import_staging_pk', columns: [t.runId, t.rowNo] })]);
-
 /** Per-field provenance of the golden record: which source won the field, when, and by which survivorship rule. */
 export const customerFieldSources = pgTable('customer_field_sources', {
   customerId: uuid('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),

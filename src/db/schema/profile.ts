@@ -24,6 +24,12 @@ export const customers = pgTable('customers', {
    * be off by one for about half of all customers at any time and break the documented age filter.
    */
   birthMonth: date('birth_month', { mode: 'string' }),
+  /**
+   * Blind index of the birth date (src/lib/crypto.ts blindIndex): a keyed HMAC of the clear
+   * YYYY-MM-DD, so duplicate detection can match equal birth dates without decrypting them. Written
+   * with every birth date; filled for older rows by the start-up pass (drizzle/0018_ingest_speed.sql).
+   */
+  birthDateBidx: text('birth_date_bidx'),
   /** National / tax id, encrypted; DENY by default (ADMIN reads it, AGENT sees the last 4). */
   nationalId: text('national_id'),
   gender: text('gender'),
@@ -44,6 +50,7 @@ export const customers = pgTable('customers', {
   index('customers_country_idx').on(t.country),
   index('customers_lifecycle_stage_idx').on(t.lifecycleStage),
   index('customers_birth_month_idx').on(t.birthMonth),
+  index('customers_birth_date_bidx_idx').on(t.birthDateBidx),
   // Fuzzy and "contains" name/email search (pg_trgm, created in the extensions migration).
   index('customers_display_name_trgm_idx').using('gin', sql`${t.displayName} gin_trgm_ops`),
   index('customers_email_trgm_idx').using('gin', sql`${t.emailNormalized} gin_trgm_ops`),

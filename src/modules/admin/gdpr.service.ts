@@ -89,7 +89,7 @@ export async function eraseCustomer(db: Db, key: string, customerId: string, era
     // Source order numbers lead back to the person in the source system.
     await tx.execute(sql`UPDATE transactions SET external_id = 'erased:' || id, store = NULL, updated_at = now() WHERE customer_id = ${customerId}::uuid`);
     await tx.execute(sql`UPDATE customers SET first_name = NULL, last_name = NULL, display_name = 'Erased customer', email = NULL,
-      email_normalized = NULL, phone = NULL, phone_e164 = NULL, birth_date = NULL, birth_month = NULL, national_id = NULL, gender = NULL, address_line1 = NULL, address_line2 = NULL,
+      email_normalized = NULL, phone = NULL, phone_e164 = NULL, birth_date = NULL, birth_month = NULL, birth_date_bidx = NULL, national_id = NULL, gender = NULL, address_line1 = NULL, address_line2 = NULL,
       city = NULL, region = NULL, postal_code = NULL, updated_at = now()
       WHERE id = ${customerId}::uuid`);
     return 'erased';

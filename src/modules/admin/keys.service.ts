@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, type Db } from '../../db/client';
-import { decryptWith, encryptWith, isEncrypted, keyIdOf, type EncryptedColumn, type Keyring } from '../../lib/crypto';
+import { blindIndexWith, decryptWith, encryptWith, isEncrypted, keyIdOf, type BlindIndexKey, type EncryptedColumn, type Keyring } from '../../lib/crypto';
 
 /**
  * Re-encryption of the encrypted columns, in batches: `rotate` moves every value that is not under
@@ -98,4 +98,37 @@ export async function encryptRemainingPlaintext(db: Db, keyring: Keyring, log: (
     },
   });
   return results.reduce((a, r) => a + r.rows, 0);
+}
+
+
+/**
+ * Blind indexes (src/lib/crypto.ts) that are missing or were made under another PRIVACY_HASH_KEY:
+ * rows written before migration 0018, or after the key changed. Each value is decrypted and its index
+ * recomputed, in batches (one UPDATE each, resumable like reencryptAll); a row is only updated if its
+ * birth date is still the one that was read. A no-op (one scan) when every index is current. Key
+ * rotation of ENCRYPTION_KEYS does not touch blind indexes: they depend on the clear value only.
+ */
+export async function fillBlindIndexes(
+  db: Db, keyring: Keyring, key: BlindIndexKey,
+  opts: { batchSize?: number; onProgress?: (p: { done: number }) => void } = {},
+): Promise<number> {
+  const batchSize = opts.batchSize ?? 2000;
+  const prefix = `${key.fingerprint}:`;
+  const stale = sql`((birth_date IS NOT NULL AND (birth_date_bidx IS NULL OR left(birth_date_bidx, ${prefix.length}) <> ${prefix}))
+    OR (birth_date IS NULL AND birth_date_bidx IS NOT NULL))`;
+  let done = 0;
+  let lastId = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const rows = await execRows<{ id: string; birth_date: string | null }>(db, sql`SELECT id::text AS id, birth_date FROM customers
+      WHERE id > ${lastId}::uuid AND ${stale} ORDER BY id LIMIT ${batchSize}`);
+    if (!rows.length) break;
+    lastId = rows[rows.length - 1]!.id;
+    const fresh = rows.map((r) => (r.birth_date === null ? null : blindIndexWith(key, 'customers.birth_date', decryptWith(keyring, 'customers.birth_date', r.birth_date))));
+    await db.execute(sql`UPDATE customers AS t SET birth_date_bidx = v.b
+      FROM unnest(${sql.param(rows.map((r) => r.id))}::uuid[], ${sql.param(rows.map((r) => r.birth_date))}::text[], ${sql.param(fresh)}::text[]) AS v(id, o, b)
+      WHERE t.id = v.id AND t.birth_date IS NOT DISTINCT FROM v.o`);
+    done += rows.length;
+    opts.onProgress?.({ done });
+  }
+  return done;
 }

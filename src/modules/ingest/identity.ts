@@ -21,8 +21,11 @@ export interface FieldSource { field: string; source: string; updatedAt: string;
 
 export class Blocklist {
   private readonly values: Set<string>;
+  /** Blocked digit strings of 6 or more digits (placeholder numbers, matched behind any country code). */
+  private readonly digitValues: string[];
   constructor(values: readonly string[]) {
     this.values = new Set(values.flatMap((v) => [v.trim().toLowerCase(), v.replace(/\D/g, '')]).filter((v) => v.length > 0));
+    this.digitValues = [...this.values].filter((v) => /^\d{6,}$/.test(v));
   }
   email(e: string | null | undefined): boolean { return !!e && this.values.has(e.toLowerCase()); }
   /** `+10000000000` is blocked by `0000000000` too: placeholder digits whatever the country code. */
@@ -30,7 +33,7 @@ export class Blocklist {
     if (!p) return false;
     const digits = p.replace(/\D/g, '');
     if (this.values.has(p) || this.values.has(digits)) return true;
-    for (const v of this.values) if (/^\d{6,}$/.test(v) && digits.endsWith(v) && digits.length - v.length <= 3) return true;
+    for (const v of this.digitValues) if (digits.endsWith(v) && digits.length - v.length <= 3) return true;
     return false;
   }
 }

@@ -38,7 +38,7 @@ export function importProgram(): Command {
     .name('npm run import --')
     .description('Import customers, identities, transactions (with items), interactions, tags or consents from a CSV or NDJSON file. '
       + 'Rows are cleaned and standardized with the rules of the GraphQL mutations, customers are matched to existing ones (external id, '
-      + 'email, phone) with field survivorship, and every batch is applied in one transaction through a staging table. Re-running a file '
+      + 'email, phone) with field survivorship, and every batch is applied in one transaction by set-based statements. Re-running a file '
       + 'changes nothing; an interrupted run can simply be run again. The database comes from DATABASE_URL (or PGlite in PGLITE_DIR).')
     .argument('<entity>', `what the file holds: ${ENTITIES.join(', ')}`)
     .argument('<file>', 'CSV (any delimiter, UTF-8/UTF-16/Latin-1, BOM, quoted fields, CRLF) or NDJSON (.ndjson, .jsonl)')
@@ -51,7 +51,7 @@ export function importProgram(): Command {
     .option('--mapping <file.json>', 'JSON object of column -> header, e.g. {"external_id": "Kundennummer"}')
     .option('--dry-run', 'clean, resolve and report everything, then roll back: nothing is written')
     .option('--errors <file>', 'where rejected rows go (default: <input>.errors.csv or .ndjson next to the input)')
-    .option('--batch-size <n>', 'rows per transaction (default INGEST_BATCH_SIZE, 2000)', positive)
+    .option('--batch-size <n>', 'rows per transaction (default INGEST_BATCH_SIZE, 2,500)', positive)
     .addOption(new Option('--date-order <order>', 'how to read ambiguous dates like 02/03/2025 (default INGEST_DATE_ORDER)').choices(['DMY', 'MDY']))
     .addOption(new Option('--decimal-separator <sep>', 'decimal separator of amounts (default: auto, either works)').choices(['auto', '.', ',']))
     .option('--match <rules>', 'identity rules in priority order (default INGEST_MATCH_RULES: external_id,email,phone)')

@@ -1,22 +1,27 @@
 /**
  * `npm run import`: file -> records (reader.ts) -> clean rows (entities.ts) -> batches. Each batch is
- * resolved (identities, customers, rates) and applied in one transaction through `import_staging`
+ * resolved (identities, customers, rates: one lookup statement per kind) and applied in one transaction
+ * by one set-based statement per kind of change, the batch's columns passed as arrays
  * (import.repository.ts), so a customer is never half-written and a killed run leaves whole batches
  * only; everything is an upsert on source + external id, so a re-run converges on the same state.
+ * Encrypted columns (birth date, interaction texts) are encrypted here, before they are written; a
+ * value that did not change keeps its stored ciphertext, so a re-run writes nothing.
  * Cleaning of the next batch overlaps with the database work of the current one.
  * No terminal code here: progress is a callback, the CLI draws it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify';
 import type { Db, Executor } from '../../db/client';
+import { blindIndex, decryptField, encryptField, isEncrypted } from '../../lib/crypto';
 import type { DateOrder, DecimalSeparator } from '../../lib/normalize';
 import { identityHashes, isErased } from '../admin/gdpr.service';
+import { birthMonthOf } from '../profile/profile.repository';
 import {
   COLUMNS, CUSTOMER_COLUMN, CUSTOMER_FIELDS, cleanConsent, cleanCustomer, cleanIdentity, cleanInteraction, cleanTag, cleanTransaction, str,
   type CleanConsent, type CleanCustomer, type CleanIdentity, type CleanInteraction, type CleanOptions, type CleanResult, type CleanTag,
-  type CleanTransaction, type CustomerField, type CustomerRef, type Entity, type FieldError,
+  type CleanItem, type CleanTransaction, type CustomerField, type CustomerRef, type Entity, type FieldError,
 } from './entities';
 import { Blocklist, displayNameOf, survives, type FieldSource, type MatchRule, type ResolutionSettings } from './identity';
 import { openRecords, type FileFormat, type RawRecord } from './reader';
@@ -142,7 +147,6 @@ async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
   };
 
   let batch: Row<AnyClean>[] = [];
-  let batchNo = 0;
   let pending: Promise<void> | null = null;
   const flush = async () => {
     if (pending) await pending;
@@ -150,8 +154,7 @@ async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
     if (!batch.length) return;
     const rows = batch;
     batch = [];
-    const n = ++batchNo;
-    const p = applyBatch(db, opts, runId, n, rows, dryRun, counters).then((out) => {
+    const p = applyBatch(db, opts, runId, rows, dryRun, counters).then((out) => {
       counters.stored += out.stored;
       totals.created += out.created;
       totals.updated += out.updated;
@@ -283,31 +286,28 @@ class ErrorReport {
 // ---------------------------------------------------------------------------------------------
 // Batches
 
-async function applyBatch(db: Db, opts: ImportOptions, runId: string, batchNo: number, rows: Row<AnyClean>[], dryRun: boolean, counters: repo.RunCounters): Promise<BatchOutcome> {
+async function applyBatch(db: Db, opts: ImportOptions, runId: string, rows: Row<AnyClean>[], dryRun: boolean, counters: repo.RunCounters): Promise<BatchOutcome> {
   let outcome: BatchOutcome | null = null;
-  {
-    await db.transaction(async (tx) => {
-      const out = await applyEntity(tx, opts, runId, batchNo, rows);
-      await repo.clearStage(tx, runId, batchNo);
-      outcome = out;
-      if (dryRun) return;
-      await repo.advanceRun(tx, runId, { rowsRead: counters.rowsRead, stored: counters.stored + out.stored, rejected: counters.rejected + out.rejected.length });
-    });
-  }
+  await db.transaction(async (tx) => {
+    const out = await applyEntity(tx, opts, rows);
+    outcome = out;
+    if (dryRun) return;
+    await repo.advanceRun(tx, runId, { rowsRead: counters.rowsRead, stored: counters.stored + out.stored, rejected: counters.rejected + out.rejected.length });
+  });
   return outcome!;
 }
 
 const rejectRow = (r: Row<unknown>, field: string, reason: string): Rejection[] =>
   r.rowNos.map((rowNo, i) => ({ rowNo, line: r.lines[i] ?? 0, field, reason, original: r.originals[i] ?? {} }));
 
-function applyEntity(tx: Executor, opts: ImportOptions, runId: string, batchNo: number, rows: Row<AnyClean>[]): Promise<BatchOutcome> {
+function applyEntity(tx: Executor, opts: ImportOptions, rows: Row<AnyClean>[]): Promise<BatchOutcome> {
   switch (opts.entity) {
-    case 'customers': return applyCustomerBatch(tx, opts, runId, batchNo, rows as Row<CleanCustomer>[]);
-    case 'transactions': return applyTransactionBatch(tx, opts, runId, batchNo, rows as Row<CleanTransaction>[]);
-    case 'interactions': return applyInteractionBatch(tx, opts, runId, batchNo, rows as Row<CleanInteraction>[]);
-    case 'tags': return applyTagBatch(tx, opts, runId, batchNo, rows as Row<CleanTag>[]);
-    case 'consents': return applyConsentBatch(tx, runId, batchNo, rows as Row<CleanConsent>[]);
-    case 'identities': return applyIdentityBatch(tx, runId, batchNo, rows as Row<CleanIdentity>[]);
+    case 'customers': return applyCustomerBatch(tx, opts, rows as Row<CleanCustomer>[]);
+    case 'transactions': return applyTransactionBatch(tx, opts, rows as Row<CleanTransaction>[]);
+    case 'interactions': return applyInteractionBatch(tx, opts, rows as Row<CleanInteraction>[]);
+    case 'tags': return applyTagBatch(tx, opts, rows as Row<CleanTag>[]);
+    case 'consents': return applyConsentBatch(tx, rows as Row<CleanConsent>[]);
+    case 'identities': return applyIdentityBatch(tx, rows as Row<CleanIdentity>[]);
   }
 }
 
@@ -320,15 +320,16 @@ interface Working {
   id: string;
   isNew: boolean;
   fields: Fields;
-  /** Values and provenance as loaded: only real differences are written. */
+  /** Values and provenance as loaded (birth date decrypted): only real differences are written. */
   original: Fields;
+  /** The birth date as stored (ciphertext), reused while its clear value is unchanged: a re-run writes the same bytes. */
+  storedBirthDate: string | null;
   originalSources: Map<string, FieldSource>;
-  sourceRecords: { source: string; external_id: string; fields: unknown; source_updated_at: string | null }[];
+  sourceRecords: { source: string; external_id: string; fields: string; source_updated_at: string | null }[];
   updatedAt: string;
   sources: Map<string, FieldSource>;
   changed: Set<string>;
   identities: { source: string; external_id: string }[];
-  rowNo: number;
 }
 
 const DB_FIELD: Record<CustomerField, keyof repo.ExistingCustomer> = {
@@ -337,7 +338,22 @@ const DB_FIELD: Record<CustomerField, keyof repo.ExistingCustomer> = {
   lifecycleStage: 'lifecycle_stage',
 };
 
-async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: string, batchNo: number, rows: Row<CleanCustomer>[]): Promise<BatchOutcome> {
+/**
+ * The version of a source record, to recognize it when it comes again: a keyed hash (the birth date is
+ * in it, and a plain hash of a record whose other fields are stored next to it would give the date away
+ * to a dictionary of 36,500 days).
+ */
+const recordDigest = (key: string, c: CleanCustomer): string =>
+  createHmac('sha256', key).update(JSON.stringify([c.sourceUpdatedAt, ...CUSTOMER_FIELDS.map((f) => c.fields[f] ?? null)])).digest('base64url');
+
+/** The clean fields of a source record as kept in customer_source_records: everything but the birth date, which is only stored encrypted. */
+const storedValues = (fields: Fields): Fields => {
+  if (fields.birthDate === undefined) return fields;
+  const { birthDate: _omitted, ...rest } = fields;
+  return rest;
+};
+
+async function applyCustomerBatch(tx: Executor, opts: ImportOptions, rows: Row<CleanCustomer>[]): Promise<BatchOutcome> {
   const { matchRules, sourcePriority } = opts.resolution;
   const blocked = new Blocklist(opts.resolution.blockedValues);
   const source = opts.source;
@@ -346,26 +362,29 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: stri
   const usable = (k: MatchRule, v: string | null | undefined): v is string => !!v && matchRules.includes(k) && !(k === 'email' ? blocked.email(v) : k === 'phone' ? blocked.phone(v) : false);
   const emails = [...new Set(rows.map((r) => r.value.fields.email).filter((e): e is string => usable('email', e)))];
   const phones = [...new Set(rows.map((r) => r.value.fields.phone).filter((p): p is string => usable('phone', p)))];
-  const [idRows, emailRows, phoneRows] = [
-    matchRules.includes('external_id') ? await repo.identitiesByKeys(tx, keys) : [],
-    await repo.customersByEmails(tx, emails),
-    await repo.customersByPhones(tx, phones),
-  ];
+  const found = await repo.customerMatches(tx, source, rows.map((r) => r.value.externalId), emails, phones);
   // Identities always decide who owns a source key, even when external_id is not a match rule: the key is unique.
-  const byIdentity = new Map((matchRules.includes('external_id') ? idRows : await repo.identitiesByKeys(tx, keys)).map((r) => [r.externalId, r.customerId]));
-  const byEmail = new Map(emailRows.map((r) => [r.key, r.id]));
-  const byPhone = new Map(phoneRows.map((r) => [r.key, r.id]));
-  const existing = new Map((await repo.customersWithSources(tx, [...new Set([...byIdentity.values(), ...byEmail.values(), ...byPhone.values()])])).map((c) => [c.id, c]));
+  const byIdentity = new Map(found.identities.map((r) => [r.externalId, r.customerId]));
+  const byEmail = new Map(found.emails.map((r) => [r.key, r.id]));
+  const byPhone = new Map(found.phones.map((r) => [r.key, r.id]));
+  const existing = new Map(found.customers.map((c) => [c.id, c]));
+  const storedSources = new Map<string, repo.StoredFieldSource[]>();
+  for (const s of found.sources) {
+    const list = storedSources.get(s[0]);
+    if (list) list.push(s); else storedSources.set(s[0], [s]);
+  }
 
   // Would-be new customers: refuse the ones an erasure blocks (the profile service's check, one query for the batch).
   const key = opts.privacyHashKey;
-  const hashesOf = (c: CleanCustomer) => identityHashes(key, { sources: [{ source, externalId: c.externalId }], email: c.fields.email ?? null, phone: c.fields.phone ?? null });
-  const unmatched = rows.filter((r) => !byIdentity.has(r.value.externalId));
   const erasedRows = new Set<Row<CleanCustomer>>();
-  const all = unmatched.flatMap((r) => hashesOf(r.value));
-  if (all.length && await isErased(tx, all)) {
-    const hit = await repo.erasedHashes(tx, all);
-    for (const r of unmatched) if (hashesOf(r.value).some((h) => hit.has(h))) erasedRows.add(r);
+  if (found.anyErasure) {
+    const hashesOf = (c: CleanCustomer) => identityHashes(key, { sources: [{ source, externalId: c.externalId }], email: c.fields.email ?? null, phone: c.fields.phone ?? null });
+    const unmatched = rows.filter((r) => !byIdentity.has(r.value.externalId));
+    const all = unmatched.flatMap((r) => hashesOf(r.value));
+    if (all.length && await isErased(tx, all)) {
+      const hit = await repo.erasedHashes(tx, all);
+      for (const r of unmatched) if (hashesOf(r.value).some((h) => hit.has(h))) erasedRows.add(r);
+    }
   }
 
   const now = new Date().toISOString();
@@ -383,17 +402,21 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: stri
     const c = existing.get(id)!;
     const fields: Fields = {};
     for (const f of CUSTOMER_FIELDS) fields[f] = (c[DB_FIELD[f]] as string | null) ?? null;
-    const sources = new Map((c.sources ?? []).map((s) => [s.field, { field: s.field, source: s.source, updatedAt: new Date(s.updated_at).toISOString(), rule: s.rule as FieldSource['rule'] }]));
-    w = { id, isNew: false, fields, original: { ...fields }, originalSources: new Map(sources), sourceRecords: [], updatedAt: new Date(c.updated_at).toISOString(), sources, changed: new Set(), identities: [], rowNo: 0 };
+    fields.birthDate = decryptField('customers.birth_date', c.birth_date);
+    const sources = new Map((storedSources.get(id) ?? []).map(([, field, src, updatedAt, rule]) => [field, { field, source: src, updatedAt, rule: rule as FieldSource['rule'] }]));
+    w = {
+      id, isNew: false, fields, original: { ...fields }, storedBirthDate: c.birth_date, originalSources: new Map(sources), sourceRecords: [],
+      updatedAt: c.updated_at, sources, changed: new Set(), identities: [],
+    };
     working.set(id, w);
     return w;
   };
 
-  const digests = new Map((await repo.sourceRecordsByKeys(tx, source, rows.map((r) => r.value.externalId))).map((d) => [d.externalId, d.digest]));
+  const digests = new Map(found.digests.map((d) => [d.externalId, d.digest]));
   for (const r of rows) {
     const c = r.value;
     // A source record that comes again unchanged is not news: nothing to resolve (this makes re-runs no-ops).
-    const digest = JSON.stringify([c.sourceUpdatedAt, ...CUSTOMER_FIELDS.map((f) => c.fields[f] ?? null)]);
+    const digest = recordDigest(key, c);
     if (byIdentity.has(c.externalId) && digests.get(c.externalId) === digest) { stored += r.rowNos.length; continue; }
     if (erasedRows.has(r)) { rejected.push(...rejectRow(r, '(row)', 'this person asked to be erased; an import cannot re-create them')); continue; }
     const ownerId = byIdentity.get(c.externalId) ?? newByIdentity.get(c.externalId);
@@ -412,7 +435,10 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: stri
       w = working.get(id) ?? load(id);
       if (rule) matchedBy[rule] = (matchedBy[rule] ?? 0) + 1;
     } else {
-      w = { id: randomUUID(), isNew: true, fields: {}, original: {}, originalSources: new Map(), sourceRecords: [], updatedAt: now, sources: new Map(), changed: new Set(), identities: [], rowNo: 0 };
+      w = {
+        id: randomUUID(), isNew: true, fields: {}, original: {}, storedBirthDate: null, originalSources: new Map(), sourceRecords: [], updatedAt: now,
+        sources: new Map(), changed: new Set(), identities: [],
+      };
       working.set(w.id, w);
     }
     if (!ownerId) { w.identities.push({ source, external_id: c.externalId }); newByIdentity.set(c.externalId, w.id); }
@@ -427,39 +453,55 @@ async function applyCustomerBatch(tx: Executor, opts: ImportOptions, runId: stri
       w.sources.set(f, { field: f, source, updatedAt: at, rule: decided });
       w.changed.add(f);
     }
-    w.sourceRecords = [...w.sourceRecords.filter((x) => x.external_id !== c.externalId), { source, external_id: c.externalId, fields: { digest, values: c.fields }, source_updated_at: c.sourceUpdatedAt }];
+    const record = { source, external_id: c.externalId, fields: JSON.stringify({ digest, values: storedValues(c.fields) }), source_updated_at: c.sourceUpdatedAt };
+    w.sourceRecords = [...w.sourceRecords.filter((x) => x.external_id !== c.externalId), record];
     digests.set(c.externalId, digest);
     if (!byIdentity.has(c.externalId)) byIdentity.set(c.externalId, w.id);
     if (w.fields.email && usable('email', w.fields.email)) newByEmail.set(w.fields.email, w.id);
     if (w.fields.phone && usable('phone', w.fields.phone)) newByPhone.set(w.fields.phone, w.id);
-    w.rowNo = r.rowNos[0]!;
     stored += r.rowNos.length;
   }
 
   const same = (a: FieldSource | undefined, b: FieldSource | undefined) => !!a && !!b && a.source === b.source && a.rule === b.rule && a.updatedAt === b.updatedAt;
-  const payloads = [...working.values()].map((w) => {
+  const inserts: repo.CustomerRecord[] = [];
+  const updates: repo.CustomerRecord[] = [];
+  const identities: { customer_id: string; source: string; external_id: string }[] = [];
+  const fieldSources: repo.FieldSourceRow[] = [];
+  const sourceRecords: repo.SourceRecordRow[] = [];
+  for (const w of working.values()) {
     const f = w.fields;
     const differs = CUSTOMER_FIELDS.some((k) => (f[k] ?? null) !== (w.original[k] ?? null));
-    const sources = [...w.changed].filter((field) => !same(w.sources.get(field), w.originalSources.get(field)));
-    return {
-      row_no: w.rowNo,
-      op: w.isNew ? 'insert' : differs ? 'update' : 'none',
-      source_records: w.sourceRecords,
-      record: {
-        id: w.id, first_name: f.firstName ?? null, last_name: f.lastName ?? null, display_name: displayNameOf(f), email: f.email ?? null, email_normalized: f.email ?? null,
-        phone: f.phone ?? null, phone_e164: f.phone ?? null, birth_date: f.birthDate ?? null, gender: f.gender ?? null, address_line1: f.addressLine1 ?? null,
-        address_line2: f.addressLine2 ?? null, city: f.city ?? null, region: f.region ?? null, postal_code: f.postalCode ?? null, country: f.country ?? null,
-        lifecycle_stage: f.lifecycleStage ?? null,
-      },
-      identities: w.identities,
-      sources: sources.map((field) => { const s = w.sources.get(field)!; return { field, source: s.source, updated_at: s.updatedAt, rule: s.rule }; }),
-    };
-  }).filter((p) => p.op !== 'none' || p.identities.length || p.sources.length || p.source_records.length);
-  await repo.stage(tx, runId, batchNo, payloads);
-  await repo.applyCustomers(tx, runId, batchNo);
-  const created = payloads.filter((p) => p.op === 'insert').length;
-  const updated = payloads.filter((p) => p.op === 'update').length;
-  return { stored, rejected, created, updated, matchedBy };
+    if (w.isNew || differs) (w.isNew ? inserts : updates).push(customerRecord(w));
+    for (const i of w.identities) identities.push({ customer_id: w.id, ...i });
+    for (const field of w.changed) {
+      const s = w.sources.get(field)!;
+      if (!same(s, w.originalSources.get(field))) fieldSources.push({ customer_id: w.id, field, source: s.source, updated_at: s.updatedAt, rule: s.rule });
+    }
+    for (const r of w.sourceRecords) sourceRecords.push({ customer_id: w.id, ...r });
+  }
+  await repo.insertCustomers(tx, inserts);
+  await repo.updateCustomers(tx, updates);
+  await repo.insertIdentities(tx, identities);
+  await repo.upsertFieldSources(tx, fieldSources);
+  await repo.upsertSourceRecords(tx, sourceRecords);
+  return { stored, rejected, created: inserts.length, updated: updates.length, matchedBy };
+}
+
+/**
+ * The golden record as written. The birth date is encrypted here, before it reaches the database; an
+ * unchanged one keeps its stored ciphertext (a new encryption would differ: random IV), so a re-run
+ * writes the same bytes.
+ */
+function customerRecord(w: Working): repo.CustomerRecord {
+  const f = w.fields;
+  const birth = f.birthDate ?? null;
+  const keep = birth !== null && birth === (w.original.birthDate ?? null) && w.storedBirthDate !== null && isEncrypted(w.storedBirthDate);
+  return {
+    id: w.id, first_name: f.firstName ?? null, last_name: f.lastName ?? null, display_name: displayNameOf(f), email: f.email ?? null, phone: f.phone ?? null,
+    birth_date: keep ? w.storedBirthDate : encryptField('customers.birth_date', birth), birth_month: birthMonthOf(birth), birth_date_bidx: blindIndex('customers.birth_date', birth),
+    gender: f.gender ?? null, address_line1: f.addressLine1 ?? null, address_line2: f.addressLine2 ?? null, city: f.city ?? null, region: f.region ?? null,
+    postal_code: f.postalCode ?? null, country: f.country ?? null, lifecycle_stage: f.lifecycleStage ?? null,
+  };
 }
 
 // --- records that belong to a customer --------------------------------------------------------
@@ -479,6 +521,7 @@ async function resolveRefs(tx: Executor, refs: CustomerRef[]): Promise<Map<strin
 
 const unknownCustomer = (r: CustomerRef) => (r.kind === 'id' ? `no customer with id ${r.id}` : `no customer with ${r.source} id ${r.externalId}`);
 const refField = (r: CustomerRef) => (r.kind === 'id' ? 'customer_id' : 'customer_external_id');
+const FOREIGN_KEY = 'this source id is already recorded for another customer';
 
 /** Later rows with the same key replace earlier ones in the batch (the file's last word counts); one upsert per key. */
 function lastWins<T>(rows: Row<T>[], key: (v: T) => string): Row<T>[] {
@@ -493,61 +536,84 @@ function lastWins<T>(rows: Row<T>[], key: (v: T) => string): Row<T>[] {
   return [...m.values()];
 }
 
-async function applyTransactionBatch(tx: Executor, opts: ImportOptions, runId: string, batchNo: number, input: Row<CleanTransaction>[]): Promise<BatchOutcome> {
+/** Canonical text of a transaction's line items, as replaceItems compares them with the stored ones. */
+const itemsDigest = (items: CleanItem[]): string => items.map((i) => [i.sku, i.productName, i.category ?? '', String(i.quantity), i.unitPrice].join('|')).join('~');
+
+async function applyTransactionBatch(tx: Executor, opts: ImportOptions, input: Row<CleanTransaction>[]): Promise<BatchOutcome> {
   const rows = lastWins(input, (v) => v.externalId);
   await repo.lockKeys(tx, 'transaction', rows.map((r) => ({ source: opts.source, externalId: r.value.externalId })));
   const customers = await resolveRefs(tx, rows.map((r) => r.value.customer));
-  const existing = new Map((await repo.existingBySourceKey(tx, 'transactions', opts.source, rows.map((r) => r.value.externalId))).map((e) => [e.externalId, e]));
   const day = (iso: string) => iso.slice(0, 10);
   const pairs = [...new Map(rows.map((r) => [`${r.value.currency}|${day(r.value.occurredAt)}`, { currency: r.value.currency, day: day(r.value.occurredAt) }])).values()];
   const rates = await repo.ratesToBase(tx, opts.baseCurrency, pairs);
   const rejected: Rejection[] = [];
-  const payloads = [];
-  let stored = 0;
+  const accepted: { row: Row<CleanTransaction>; customerId: string }[] = [];
+  const payloads: repo.TransactionRow[] = [];
   for (const r of rows) {
     const t = r.value;
     const customerId = customers.get(refKey(t.customer));
     if (!customerId) { rejected.push(...rejectRow(r, refField(t.customer), unknownCustomer(t.customer))); continue; }
-    const ex = existing.get(t.externalId);
-    if (ex && ex.customerId !== customerId) { rejected.push(...rejectRow(r, 'external_id', 'this source id is already recorded for another customer')); continue; }
     const rate = rates.get(`${t.currency}|${day(t.occurredAt)}`);
     if (!rate) { rejected.push(...rejectRow(r, 'currency', `no exchange rate from ${t.currency} to ${opts.baseCurrency}`)); continue; }
+    accepted.push({ row: r, customerId });
+    // A new id for a new transaction; an existing one keeps its id (the upsert does not change it).
     payloads.push({
-      row_no: r.rowNos[0]!, id: ex?.id ?? randomUUID(), customer_id: customerId, external_id: t.externalId, occurred_at: t.occurredAt, type: t.type, status: t.status,
-      channel: t.channel, store: t.store, currency: t.currency, amount: t.amount, rate, items: t.items,
+      id: randomUUID(), customer_id: customerId, external_id: t.externalId, occurred_at: t.occurredAt, type: t.type, status: t.status, channel: t.channel,
+      store: t.store, currency: t.currency, amount: t.amount, rate,
     });
-    stored += r.rowNos.length;
   }
-  await repo.stage(tx, runId, batchNo, payloads);
-  const { inserted, updated } = await repo.applyTransactions(tx, runId, batchNo, opts.source);
+  const { inserted, updated } = await repo.upsertTransactions(tx, opts.source, payloads);
+  // Rows neither inserted nor changed are unchanged, or belong to someone else: only then is it worth asking.
+  const foreign = inserted + updated < payloads.length
+    ? await repo.foreignSourceKeys(tx, 'transactions', opts.source, accepted.map((a) => ({ externalId: a.row.value.externalId, customerId: a.customerId })))
+    : new Set<string>();
+  let stored = 0;
+  const withItems: { externalId: string; customerId: string; digest: string }[] = [];
+  const items: repo.ItemRow[] = [];
+  for (const { row, customerId } of accepted) {
+    const t = row.value;
+    if (foreign.has(t.externalId)) { rejected.push(...rejectRow(row, 'external_id', FOREIGN_KEY)); continue; }
+    stored += row.rowNos.length;
+    if (!t.items) continue;
+    withItems.push({ externalId: t.externalId, customerId, digest: itemsDigest(t.items) });
+    t.items.forEach((i, n) => items.push({ external_id: t.externalId, position: n + 1, sku: i.sku, product_name: i.productName, category: i.category, quantity: i.quantity, unit_price: i.unitPrice }));
+  }
+  await repo.replaceItems(tx, opts.source, withItems, items);
   return { stored, rejected, created: inserted, updated };
 }
 
-async function applyInteractionBatch(tx: Executor, opts: ImportOptions, runId: string, batchNo: number, input: Row<CleanInteraction>[]): Promise<BatchOutcome> {
+/** The stored ciphertext when it still decrypts to the incoming text (a re-run writes the same bytes), else a new encryption. */
+function encryptUnlessSame(column: 'interactions.subject' | 'interactions.summary', clear: string | null, stored: string | null | undefined): string | null {
+  if (clear === null) return null;
+  if (stored && isEncrypted(stored) && decryptField(column, stored) === clear) return stored;
+  return encryptField(column, clear);
+}
+
+async function applyInteractionBatch(tx: Executor, opts: ImportOptions, input: Row<CleanInteraction>[]): Promise<BatchOutcome> {
   const rows = lastWins(input, (v) => v.externalId);
   const customers = await resolveRefs(tx, rows.map((r) => r.value.customer));
-  const existing = new Map((await repo.existingBySourceKey(tx, 'interactions', opts.source, rows.map((r) => r.value.externalId))).map((e) => [e.externalId, e]));
+  const existing = new Map((await repo.interactionsBySourceKeys(tx, opts.source, rows.map((r) => r.value.externalId))).map((e) => [e.externalId, e]));
   const rejected: Rejection[] = [];
-  const payloads = [];
+  const payloads: repo.InteractionRow[] = [];
   let stored = 0;
   for (const r of rows) {
     const v = r.value;
     const customerId = customers.get(refKey(v.customer));
     if (!customerId) { rejected.push(...rejectRow(r, refField(v.customer), unknownCustomer(v.customer))); continue; }
     const ex = existing.get(v.externalId);
-    if (ex && ex.customerId !== customerId) { rejected.push(...rejectRow(r, 'external_id', 'this source id is already recorded for another customer')); continue; }
+    if (ex && ex.customerId !== customerId) { rejected.push(...rejectRow(r, 'external_id', FOREIGN_KEY)); continue; }
     payloads.push({
-      row_no: r.rowNos[0]!, id: ex?.id ?? randomUUID(), customer_id: customerId, external_id: v.externalId, channel: v.channel, type: v.type, direction: v.direction,
-      subject: v.subject, summary: v.summary, sentiment: v.sentiment, status: v.status, agent: v.agent, occurred_at: v.occurredAt,
+      id: ex?.id ?? randomUUID(), customer_id: customerId, external_id: v.externalId, channel: v.channel, type: v.type, direction: v.direction,
+      subject: encryptUnlessSame('interactions.subject', v.subject, ex?.subject), summary: encryptUnlessSame('interactions.summary', v.summary, ex?.summary),
+      sentiment: v.sentiment, status: v.status, agent: v.agent, occurred_at: v.occurredAt,
     });
     stored += r.rowNos.length;
   }
-  await repo.stage(tx, runId, batchNo, payloads);
-  const { inserted, updated } = await repo.applyInteractions(tx, runId, batchNo, opts.source);
+  const { inserted, updated } = await repo.upsertInteractions(tx, opts.source, payloads);
   return { stored, rejected, created: inserted, updated };
 }
 
-async function applyTagBatch(tx: Executor, opts: ImportOptions, runId: string, batchNo: number, input: Row<CleanTag>[]): Promise<BatchOutcome> {
+async function applyTagBatch(tx: Executor, opts: ImportOptions, input: Row<CleanTag>[]): Promise<BatchOutcome> {
   const customers = await resolveRefs(tx, input.map((r) => r.value.customer));
   const tags = await repo.tagIdsByKeys(tx, [...new Set(input.map((r) => r.value.tag))]);
   const rejected: Rejection[] = [];
@@ -560,14 +626,13 @@ async function applyTagBatch(tx: Executor, opts: ImportOptions, runId: string, b
     else ok.push({ ...r, value: { ...r.value, customerId, tagId } });
   }
   const rows = lastWins(ok, (v) => `${v.customerId}|${v.tagId}`);
-  await repo.stage(tx, runId, batchNo, rows.map((r) => ({
-    row_no: r.rowNos[0]!, customer_id: r.value.customerId, tag_id: r.value.tagId, value: r.value.value, assigned_at: r.value.assignedAt, expires_at: r.value.expiresAt,
+  const { inserted, updated } = await repo.applyTags(tx, opts.source, rows.map((r) => ({
+    customer_id: r.value.customerId, tag_id: r.value.tagId, value: r.value.value, assigned_at: r.value.assignedAt, expires_at: r.value.expiresAt,
   })));
-  const { inserted, updated } = await repo.applyTags(tx, runId, batchNo, opts.source);
   return { stored: rowCount(rows), rejected, created: inserted, updated };
 }
 
-async function applyConsentBatch(tx: Executor, runId: string, batchNo: number, input: Row<CleanConsent>[]): Promise<BatchOutcome> {
+async function applyConsentBatch(tx: Executor, input: Row<CleanConsent>[]): Promise<BatchOutcome> {
   const customers = await resolveRefs(tx, input.map((r) => r.value.customer));
   const rejected: Rejection[] = [];
   const ok: Row<CleanConsent & { customerId: string }>[] = [];
@@ -577,14 +642,13 @@ async function applyConsentBatch(tx: Executor, runId: string, batchNo: number, i
     else ok.push({ ...r, value: { ...r.value, customerId } });
   }
   const rows = lastWins(ok, (v) => [v.customerId, v.purpose, v.status, v.recordedAt, v.source].join('|'));
-  await repo.stage(tx, runId, batchNo, rows.map((r) => ({
-    row_no: r.rowNos[0]!, customer_id: r.value.customerId, purpose: r.value.purpose, status: r.value.status, source: r.value.source, recorded_at: r.value.recordedAt,
+  const created = await repo.applyConsents(tx, rows.map((r) => ({
+    customer_id: r.value.customerId, purpose: r.value.purpose, status: r.value.status, source: r.value.source, recorded_at: r.value.recordedAt,
   })));
-  const created = await repo.applyConsents(tx, runId, batchNo);
   return { stored: rowCount(rows), rejected, created, updated: 0 };
 }
 
-async function applyIdentityBatch(tx: Executor, runId: string, batchNo: number, input: Row<CleanIdentity>[]): Promise<BatchOutcome> {
+async function applyIdentityBatch(tx: Executor, input: Row<CleanIdentity>[]): Promise<BatchOutcome> {
   await repo.lockKeys(tx, 'customer', input.map((r) => ({ source: r.value.source, externalId: r.value.externalId })));
   const customers = await resolveRefs(tx, input.map((r) => r.value.customer));
   const owners = new Map((await repo.identitiesByKeys(tx, input.map((r) => ({ source: r.value.source, externalId: r.value.externalId })))).map((o) => [`${o.source}\u001f${o.externalId}`, o.customerId]));
@@ -599,8 +663,7 @@ async function applyIdentityBatch(tx: Executor, runId: string, batchNo: number, 
     else { owners.set(k, customerId); ok.push({ ...r, value: { ...r.value, customerId } }); }
   }
   const rows = lastWins(ok, (v) => `${v.source}\u001f${v.externalId}`);
-  await repo.stage(tx, runId, batchNo, rows.map((r) => ({ row_no: r.rowNos[0]!, customer_id: r.value.customerId, source: r.value.source, external_id: r.value.externalId })));
-  const created = await repo.applyIdentities(tx, runId, batchNo);
+  const created = await repo.insertIdentities(tx, rows.map((r) => ({ customer_id: r.value.customerId, source: r.value.source, external_id: r.value.externalId })));
   return { stored: rowCount(rows), rejected, created, updated: 0 };
 }
 

@@ -157,6 +157,8 @@ export interface DuplicatePair { a: string; b: string; reasons: string[]; score:
 /**
  * Likely duplicates: the same normalized email, the same E.164 phone, or a similar name (trigram
  * similarity) with the same birth date or postal code. Blocked placeholder values never pair anyone.
+ * Birth dates are encrypted with a random IV, so they are compared by their blind index (a keyed
+ * HMAC of the clear date, customers.birth_date_bidx), never by ciphertext.
  */
 export async function duplicatePairs(db: Executor, opts: { blocked: string[]; customerId: string | null; minScore: number; limit: number }): Promise<DuplicatePair[]> {
   const only = opts.customerId ? sql` AND (a.id = ${opts.customerId}::uuid OR b.id = ${opts.customerId}::uuid)` : sql``;
@@ -170,10 +172,10 @@ export async function duplicatePairs(db: Executor, opts: { blocked: string[]; cu
         WHERE a.phone_e164 IS NOT NULL AND NOT (a.phone_e164 = ANY(${sql.param(opts.blocked)}::text[]))${only}
       UNION ALL
       SELECT a.id, b.id, 'SIMILAR_NAME', 0.5 * similarity(a.display_name, b.display_name) FROM customers a
-        JOIN customers b ON a.id < b.id AND (b.birth_date = a.birth_date OR b.postal_code = a.postal_code)
+        JOIN customers b ON a.id < b.id AND (b.birth_date_bidx = a.birth_date_bidx OR b.postal_code = a.postal_code)
         WHERE similarity(a.display_name, b.display_name) >= 0.5${only}
       UNION ALL
-      SELECT a.id, b.id, 'SAME_BIRTH_DATE', 0.2 FROM customers a JOIN customers b ON b.birth_date = a.birth_date AND a.id < b.id
+      SELECT a.id, b.id, 'SAME_BIRTH_DATE', 0.2 FROM customers a JOIN customers b ON b.birth_date_bidx = a.birth_date_bidx AND a.id < b.id
         WHERE similarity(a.display_name, b.display_name) >= 0.5${only}
     )
     SELECT p.a, p.b, array_agg(DISTINCT p.reason ORDER BY p.reason) AS reasons, 1 - exp(sum(ln(1 - least(p.w, 0.99)))) AS score

@@ -10,7 +10,7 @@ import type { Db, Executor } from '../../db/client';
 import { userError, type UserError } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import type { CustomerRow } from '../profile/profile.mappers';
-import { customersByIds } from '../profile/profile.repository';
+import { customersByIds, encryptCustomerFields } from '../profile/profile.repository';
 import { CUSTOMER_FIELDS, type CustomerField } from './entities';
 import { displayNameOf, mergeFields, type FieldSource } from './identity';
 import * as repo from './merge.repository';
@@ -112,9 +112,15 @@ export async function mergeCustomers(db: Db, config: IngestConfig, survivorId: s
   });
 }
 
+/**
+ * The golden record's fields as plaintext (planMerge works on decrypted rows); the birth date is
+ * encrypted here with its month and blind index, as every write path stores it.
+ */
 function updateSurvivor(r: CustomerRow) {
+  const birth = encryptCustomerFields<{ birthDate: string | null; birthMonth?: string | null; birthDateBidx?: string | null }>({ birthDate: r.birthDate });
   return sql`UPDATE customers SET first_name = ${r.firstName}, last_name = ${r.lastName}, display_name = ${r.displayName}, email = ${r.email},
-    email_normalized = ${r.emailNormalized}, phone = ${r.phone}, phone_e164 = ${r.phoneE164}, birth_date = ${r.birthDate}::date, gender = ${r.gender},
+    email_normalized = ${r.emailNormalized}, phone = ${r.phone}, phone_e164 = ${r.phoneE164}, birth_date = ${birth.birthDate ?? null},
+    birth_month = ${birth.birthMonth ?? null}::date, birth_date_bidx = ${birth.birthDateBidx ?? null}, gender = ${r.gender},
     address_line1 = ${r.addressLine1}, address_line2 = ${r.addressLine2}, city = ${r.city}, region = ${r.region}, postal_code = ${r.postalCode},
     country = ${r.country}, lifecycle_stage = ${r.lifecycleStage}, updated_at = now() WHERE id = ${r.id}::uuid`;
 }

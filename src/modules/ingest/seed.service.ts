@@ -17,7 +17,7 @@ import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { execRows, schema, type Db, type DbHandle } from '../../db/client';
 import type { Logger } from '../../logger';
-import { encryptField } from '../../lib/crypto';
+import { blindIndex, encryptField } from '../../lib/crypto';
 import { birthMonthOf, encryptCustomerFields } from '../profile/profile.repository';
 import { encryptInteractionTexts } from '../service/service.repository';
 import {
@@ -479,10 +479,10 @@ const tsOrNull = (ms: number | null) => (ms === null ? '\\N' : ts(ms));
 const COPY: { [K in DemoTable]: CopySpec<DemoBatch[K][number]> } = {
   customers: {
     table: 'customers',
-    columns: ['id', 'first_name', 'last_name', 'display_name', 'email', 'email_normalized', 'phone', 'phone_e164', 'birth_date', 'birth_month', 'gender',
+    columns: ['id', 'first_name', 'last_name', 'display_name', 'email', 'email_normalized', 'phone', 'phone_e164', 'birth_date', 'birth_month', 'birth_date_bidx', 'gender',
       'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'lifecycle_stage', 'created_at', 'updated_at'],
-    // Encrypted values are base64url and colons: nothing to escape for COPY.
-    line: (r) => `${r.id}\t${txt(r.firstName)}\t${txt(r.lastName)}\t${txt(r.displayName)}\t${txt(r.email)}\t${txt(r.emailNormalized)}\t${txt(r.phone)}\t${txt(r.phoneE164)}\t${r.birthDate ? encryptField('customers.birth_date', r.birthDate) : '\\N'}\t${birthMonthOf(r.birthDate) ?? '\\N'}\t${r.gender}\t${txt(r.addressLine1)}\t${txt(r.addressLine2)}\t${txt(r.city)}\t${txt(r.region)}\t${txt(r.postalCode)}\t${r.country}\t${r.lifecycleStage}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
+    // Encrypted values and blind indexes are base64url and colons: nothing to escape for COPY.
+    line: (r) => `${r.id}\t${txt(r.firstName)}\t${txt(r.lastName)}\t${txt(r.displayName)}\t${txt(r.email)}\t${txt(r.emailNormalized)}\t${txt(r.phone)}\t${txt(r.phoneE164)}\t${r.birthDate ? encryptField('customers.birth_date', r.birthDate) : '\\N'}\t${birthMonthOf(r.birthDate) ?? '\\N'}\t${blindIndex('customers.birth_date', r.birthDate) ?? '\\N'}\t${r.gender}\t${txt(r.addressLine1)}\t${txt(r.addressLine2)}\t${txt(r.city)}\t${txt(r.region)}\t${txt(r.postalCode)}\t${r.country}\t${r.lifecycleStage}\t${ts(r.createdAt)}\t${ts(r.updatedAt)}\n`,
   },
   customerIdentities: {
     table: 'customer_identities',

@@ -2,7 +2,7 @@ import { and, or, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { execRows, toDate, type Db } from '../../db/client';
 import { consents, customerMetrics, customers } from '../../db/schema/index';
-import { decryptOnRead, encryptField } from '../../lib/crypto';
+import { blindIndex, decryptOnRead, encryptField } from '../../lib/crypto';
 import { tsKey } from '../../lib/sql';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 
@@ -28,7 +28,7 @@ const mapCustomer = <T extends RawCustomer>(r: T): Omit<T, 'createdAt' | 'update
 // Encrypted columns (src/lib/crypto.ts). Every read and write of a customer row passes through these
 // two, so resolvers and services only ever see plaintext and the database only ever ciphertext.
 
-type EncryptedCustomerFields = { birthDate?: string | null; nationalId?: string | null; birthMonth?: string | null };
+type EncryptedCustomerFields = { birthDate?: string | null; nationalId?: string | null; birthMonth?: string | null; birthDateBidx?: string | null };
 
 /** A row as stored -> the same row with birth date and national id in clear (decrypted when first read). */
 export function decryptCustomer<T extends { birthDate: string | null; nationalId: string | null }>(row: T): T {
@@ -38,12 +38,16 @@ export function decryptCustomer<T extends { birthDate: string | null; nationalId
   return decryptOnRead(out, 'nationalId', 'customers.national_id');
 }
 
-/** Fields about to be written -> encrypted, with the derived birth month kept in step with the birth date. */
+/**
+ * Fields about to be written -> encrypted, with the derived birth month and the birth date's blind
+ * index (duplicate detection compares it, the ciphertext never compares equal) kept in step with it.
+ */
 export function encryptCustomerFields<T extends EncryptedCustomerFields>(fields: T): T {
   const out: T = { ...fields };
   if (fields.birthDate !== undefined) {
     out.birthDate = encryptField('customers.birth_date', fields.birthDate);
     out.birthMonth = birthMonthOf(fields.birthDate);
+    out.birthDateBidx = blindIndex('customers.birth_date', fields.birthDate);
   }
   if (fields.nationalId !== undefined) out.nationalId = encryptField('customers.national_id', fields.nationalId);
   return out;

@@ -63,6 +63,20 @@ describe('maintained customer metrics', () => {
     expect(missing[0]!.n).toBe(0);
   });
 
+  it('adds inserted transactions to the totals, and recreates a metrics row that is missing', async () => {
+    const id = await newCustomer('M-2');
+    await record(id, 'M2-A', { amount: '10.00', occurredAt: '2025-01-10T00:00:00Z' });
+    // A customer whose metrics row is gone: the next insert aggregates all of its transactions again.
+    const { parseGlobalId } = await import('../../../src/lib/global-id');
+    await app.db.db.execute(sql`DELETE FROM customer_metrics WHERE customer_id = ${parseGlobalId(id)!.id}::uuid`);
+    await record(id, 'M2-B', { amount: '5.00', occurredAt: '2025-02-10T00:00:00Z' });
+    await record(id, 'M2-R', { amount: '2.00', type: 'REFUND', occurredAt: '2025-03-10T00:00:00Z' });
+    expect(await metricsOf(id)).toEqual({
+      orderCount: 2, totalSpent: { amount: '13.0000' }, averageOrderValue: { amount: '6.5000' },
+      firstPurchaseAt: '2025-01-10T00:00:00.000Z', lastPurchaseAt: '2025-02-10T00:00:00.000Z',
+    });
+  });
+
   it('sorts customers by spend, order count and last purchase with stable cursors', async () => {
     interface Conn { customers: { edges: { node: { id: string; metrics: { orderCount: number; totalSpent: { amount: string } } } }[]; pageInfo: { endCursor: string; hasNextPage: boolean } } }
     const q = `query($o: [CustomerOrder!], $after: String) { customers(orderBy: $o, first: 3, after: $after) {

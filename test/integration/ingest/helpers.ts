@@ -44,13 +44,14 @@ export async function dumpAll(db: Db): Promise<Record<string, string[]>> {
 }
 
 /**
- * The final state without generated ids and clock times: each customer by its external ids, with its
- * profile, its transactions (with items), interactions, tags and consents.
+ * The final state without generated ids, clock times and ciphertexts: each customer by its external ids,
+ * with its profile, its transactions (with items), interactions, tags and consents.
  */
 export async function logicalState(db: Db): Promise<unknown[]> {
   const rows = await execRows<{ j: string }>(db, sql`SELECT jsonb_build_object(
       'ids', (SELECT jsonb_agg(i.source || ':' || i.external_id ORDER BY i.source, i.external_id) FROM customer_identities i WHERE i.customer_id = c.id),
-      'profile', to_jsonb(c) - 'id' - 'created_at' - 'updated_at',
+      -- The birth date's ciphertext differs per write (random IV); its blind index stands for the value.
+      'profile', to_jsonb(c) - 'id' - 'created_at' - 'updated_at' - 'birth_date',
       'sources', (SELECT jsonb_agg(jsonb_build_object('field', f.field, 'source', f.source, 'rule', f.rule) ORDER BY f.field) FROM customer_field_sources f WHERE f.customer_id = c.id),
       'metrics', (SELECT jsonb_build_object('orders', m.order_count, 'spent', m.total_spent) FROM customer_metrics m WHERE m.customer_id = c.id),
       'transactions', (SELECT jsonb_agg(jsonb_build_object('id', t.external_id, 'at', t.occurred_at, 'amount', t.amount, 'base', t.amount_base,
@@ -65,5 +66,5 @@ export async function logicalState(db: Db): Promise<unknown[]> {
 
 /** Empties every customer table (and the import and merge logs) between tests of one file. */
 export async function resetCustomerData(db: Db): Promise<void> {
-  await db.execute(sql`TRUNCATE customers, erasures, import_runs, import_staging, customer_merges, audit_log CASCADE`);
+  await db.execute(sql`TRUNCATE customers, erasures, import_runs, customer_merges, audit_log CASCADE`);
 }

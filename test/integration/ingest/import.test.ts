@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { execRows } from '../../../src/db/client';
+import { execRows, requestDb, type Db } from '../../../src/db/client';
+import { decryptField, isEncrypted } from '../../../src/lib/crypto';
 import { eraseCustomer } from '../../../src/modules/admin/gdpr.service';
+import { arrayLiteral } from '../../../src/modules/ingest/import.repository';
 import { ImportInterrupted } from '../../../src/modules/ingest/import.service';
 import { createSeeder } from '../../factories/index';
 import { TEST_HASH_KEY } from '../../helpers/app';
@@ -18,8 +20,12 @@ beforeEach(async () => { await resetCustomerData(db.db); });
 
 const q = async <T>(query: ReturnType<typeof sql>) => execRows<T>(db.db, query);
 const identities = async () => (await q<{ k: string }>(sql`SELECT source || ':' || external_id AS k FROM customer_identities ORDER BY 1`)).map((r) => r.k);
-const customerByExt = async (ext: string) => (await q<Record<string, unknown>>(sql`SELECT c.* , c.birth_date::text AS birth FROM customers c
-  JOIN customer_identities i ON i.customer_id = c.id WHERE i.external_id = ${ext}`))[0];
+/** The stored row, with `birth` = the birth date decrypted (the column holds ciphertext). */
+const customerByExt = async (ext: string) => {
+  const [c] = await q<Record<string, unknown> & { id: string; birth_date: string | null }>(sql`SELECT c.* FROM customers c
+    JOIN customer_identities i ON i.customer_id = c.id WHERE i.external_id = ${ext}`);
+  return c && { ...c, birth: decryptField('customers.birth_date', c.birth_date) };
+};
 
 describe('importing a messy customer file', () => {
   it('stores every valid row, reports every bad row with its reason, and rows read = stored + rejected', async () => {
@@ -85,8 +91,6 @@ describe('importing a messy customer file', () => {
     const [partial] = await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM customer_identities`);
     expect(partial!.n).toBeGreaterThan(0);
     expect(partial!.n).toBeLessThan(10);
-    const [staging] = await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM import_staging`);
-    expect(staging!.n).toBe(0);
     await importFile(db.db, 'customers', fixture('customers-messy.csv'), { batchSize: 3 });
     expect(await logicalState(db.db)).toEqual(uninterrupted);
   });
@@ -146,6 +150,98 @@ describe('importing a messy customer file', () => {
   });
 });
 
+describe('batch parameters', () => {
+  it('carry any text through the array literal unchanged, and null as null', async () => {
+    const values = ['plain', 'Quote "Q"', 'back\\slash\\', 'Smith, Jr.', '{braces}', 'NULL', '', ' spaces ', 'Köln 女', 'line\nbreak\ttab', null];
+    const rows = await q<{ v: string | null; n: number }>(sql`SELECT v, n::int AS n FROM unnest(${arrayLiteral(values)}::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n`);
+    expect(rows.map((r) => r.v)).toEqual(values);
+  });
+});
+
+describe('statements per batch', () => {
+  /** Statements `fn` runs through a counting view of the database (as a request's would be counted). */
+  const statementsOf = async (fn: (counted: Db) => Promise<unknown>) => {
+    const stats = { statements: 0 };
+    await fn(requestDb(db.db, stats));
+    return stats.statements;
+  };
+  const customersFile = (n: number, offset: number) => {
+    const file = path.join(tmp(), `c${n}.csv`);
+    writeFileSync(file, `external_id,first_name,email,phone,birth_date\n${Array.from({ length: n }, (_, i) =>
+      `S-${offset + i},Name${i},s${offset + i}@example.com,+1415555${String(1000 + offset + i).padStart(4, '0')},1980-01-${String(1 + (i % 28)).padStart(2, '0')}`).join('\n')}\n`);
+    return file;
+  };
+
+  it('do not grow with the rows of a batch: one statement per kind of change', async () => {
+    // One batch of 5 new customers and one of 50: the same statements (run bookkeeping included).
+    const small = await statementsOf((counted) => importFile(counted, 'customers', customersFile(5, 0), { batchSize: 100 }));
+    const large = await statementsOf((counted) => importFile(counted, 'customers', customersFile(50, 100), { batchSize: 100 }));
+    expect(large).toBe(small);
+    // Per batch: lock, lookup, new customers, identities, provenance, source records, progress; plus the run's start and end.
+    expect(small).toBe(2 + 7);
+    expect(await statementsOf((counted) => importFile(counted, 'customers', customersFile(50, 200), { batchSize: 20 }))).toBe(2 + 3 * 7);
+    const txFile = path.join(tmp(), 't.csv');
+    writeFileSync(txFile, `external_id,customer_external_id,occurred_at,currency,amount\n${Array.from({ length: 40 }, (_, i) => `T-${i},S-${100 + i},2025-03-01,USD,1${i}.00`).join('\n')}\n`);
+    const tx = await statementsOf((counted) => importFile(counted, 'transactions', txFile, { batchSize: 100 }));
+    // Per batch: lock, customer references, rates, upsert, progress.
+    expect(tx).toBe(2 + 5);
+  });
+});
+
+describe('encryption at write', () => {
+  const write = (name: string, text: string) => {
+    const file = path.join(tmp(), name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const interactionsFile = (summary: string) => write('ix.csv',
+    `external_id,customer_external_id,channel,type,subject,summary,occurred_at\nX-1,C-001,email,COMPLAINT,"Late delivery, again","${summary}",2025-06-03T09:00:00Z\n`);
+
+  it('stores no birth date, subject or summary in clear, not even in the source records', async () => {
+    await importFile(db.db, 'customers', fixture('customers-messy.csv'));
+    await importFile(db.db, 'interactions', interactionsFile('Parcel 4711 never arrived'), { source: 'helpdesk', customerSource: 'crm' });
+    const births = await q<{ birth_date: string }>(sql`SELECT birth_date FROM customers WHERE birth_date IS NOT NULL`);
+    expect(births.length).toBeGreaterThan(5);
+    expect(births.every((b) => isEncrypted(b.birth_date))).toBe(true);
+    expect(births.map((b) => decryptField('customers.birth_date', b.birth_date))).toEqual(expect.arrayContaining(['1985-12-10', '1912-06-23']));
+    const [clear] = await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM customers WHERE birth_date ~ '^[0-9]{4}-'`);
+    expect(clear!.n).toBe(0);
+    const records = await q<{ fields: string }>(sql`SELECT fields::text AS fields FROM customer_source_records`);
+    expect(records.length).toBeGreaterThan(5);
+    expect(records.some((r) => /1985-12-10|1912-06-23|[0-9]{4}-[0-9]{2}-[0-9]{2}/.test(r.fields))).toBe(false);
+    const [ix] = await q<{ subject: string; summary: string }>(sql`SELECT subject, summary FROM interactions`);
+    expect([isEncrypted(ix!.subject), isEncrypted(ix!.summary)]).toEqual([true, true]);
+    expect([decryptField('interactions.subject', ix!.subject), decryptField('interactions.summary', ix!.summary)]).toEqual(['Late delivery, again', 'Parcel 4711 never arrived']);
+  });
+
+  it('a re-run changes nothing: same ciphertexts, updated_at, history and counts', async () => {
+    await importFile(db.db, 'customers', fixture('customers-messy.csv'));
+    await importFile(db.db, 'interactions', interactionsFile('Parcel 4711 never arrived'), { source: 'helpdesk', customerSource: 'crm' });
+    const before = await dumpAll(db.db);
+    const customers = await importFile(db.db, 'customers', fixture('customers-messy.csv'));
+    const interactions = await importFile(db.db, 'interactions', interactionsFile('Parcel 4711 never arrived'), { source: 'helpdesk', customerSource: 'crm' });
+    expect([customers.created, customers.updated, interactions.created, interactions.updated]).toEqual([0, 0, 0, 0]);
+    expect(await dumpAll(db.db)).toEqual(before);
+  });
+
+  it('keeps the stored ciphertext of an unchanged value and encrypts a changed one', async () => {
+    await importFile(db.db, 'customers', fixture('customers-messy.csv'));
+    await importFile(db.db, 'interactions', interactionsFile('Parcel 4711 never arrived'), { source: 'helpdesk', customerSource: 'crm' });
+    const [ada] = await q<{ birth_date: string }>(sql`SELECT c.birth_date FROM customers c JOIN customer_identities i ON i.customer_id = c.id WHERE i.external_id = 'C-001'`);
+    const [ixBefore] = await q<{ subject: string }>(sql`SELECT subject FROM interactions`);
+    // The city changes, the birth date does not: the row is updated, its birth-date bytes stay.
+    const s = await importFile(db.db, 'customers', write('c.csv', 'Customer ID,First Name,Date of Birth,City\nC-001,Ada,10.12.1985,Cambridge\n'));
+    expect(s).toMatchObject({ updated: 1, created: 0 });
+    const [adaAfter] = await q<{ birth_date: string; city: string }>(sql`SELECT c.birth_date, c.city FROM customers c JOIN customer_identities i ON i.customer_id = c.id WHERE i.external_id = 'C-001'`);
+    expect(adaAfter).toEqual({ birth_date: ada!.birth_date, city: 'Cambridge' });
+    const ix = await importFile(db.db, 'interactions', interactionsFile('Found at the neighbour'), { source: 'helpdesk', customerSource: 'crm' });
+    expect(ix).toMatchObject({ updated: 1 });
+    const [ixAfter] = await q<{ subject: string; summary: string }>(sql`SELECT subject, summary FROM interactions`);
+    expect(ixAfter!.subject).toBe(ixBefore!.subject);
+    expect(decryptField('interactions.summary', ixAfter!.summary)).toBe('Found at the neighbour');
+  });
+});
+
 describe('importing records that belong to customers', () => {
   beforeEach(async () => {
     await importFile(db.db, 'customers', fixture('customers-messy.csv'), { batchSize: 100 });
@@ -168,6 +264,25 @@ describe('importing records that belong to customers', () => {
     const again = await importFile(db.db, 'transactions', fixture('transactions-items.csv'), { source: 'shop', customerSource: 'crm' });
     expect(again).toMatchObject({ created: 0, updated: 0, stored: 5 });
     expect(await dumpAll(db.db)).toEqual(before);
+  });
+
+  it('transactions: replaces changed line items and refuses a source id that belongs to another customer', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 't.csv');
+    writeFileSync(file, 'external_id,customer_external_id,occurred_at,currency,item_sku,item_quantity,item_unit_price\nO-1,C-001,2025-03-01,USD,A,1,2.00\nO-1,C-001,2025-03-01,USD,B,1,3.00\n');
+    expect(await importFile(db.db, 'transactions', file, { source: 'shop', customerSource: 'crm' })).toMatchObject({ created: 1, stored: 2 });
+    writeFileSync(file, 'external_id,customer_external_id,occurred_at,currency,item_sku,item_quantity,item_unit_price\nO-1,C-001,2025-03-01,USD,A,1,2.00\nO-1,C-001,2025-03-01,USD,C,2,3.00\n');
+    expect(await importFile(db.db, 'transactions', file, { source: 'shop', customerSource: 'crm' })).toMatchObject({ created: 0, updated: 1, stored: 2 });
+    const items = await q<{ sku: string; quantity: number }>(sql`SELECT sku, quantity FROM transaction_items ORDER BY position`);
+    expect(items).toEqual([{ sku: 'A', quantity: 1 }, { sku: 'C', quantity: 2 }]);
+    const [m] = await q<{ total_spent: string }>(sql`SELECT m.total_spent::text FROM customer_metrics m JOIN customer_identities i ON i.customer_id = m.customer_id WHERE i.external_id = 'C-001'`);
+    expect(m!.total_spent).toBe('8.0000');
+    const errors = path.join(dir, 'e.csv');
+    writeFileSync(file, 'external_id,customer_external_id,occurred_at,currency,amount\nO-1,C-003,2025-03-01,USD,5.00\nO-9,C-003,2025-03-02,USD,7.00\n');
+    expect(await importFile(db.db, 'transactions', file, { source: 'shop', customerSource: 'crm', errorsFile: errors })).toMatchObject({ created: 1, stored: 1, rejected: 1 });
+    expect(readReport(errors)).toMatchObject([{ row: '1', field: 'external_id', reason: 'this source id is already recorded for another customer' }]);
+    const [o1] = await q<{ amount: string }>(sql`SELECT amount::text FROM transactions WHERE external_id = 'O-1'`);
+    expect(o1!.amount).toBe('8.0000');
   });
 
   it('transactions from NDJSON with nested items and currency symbols; bad JSON is a rejected row', async () => {

@@ -1,6 +1,9 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execRows } from '../../../src/db/client';
+import { blindIndex, decryptField } from '../../../src/lib/crypto';
 import { toGlobalId } from '../../../src/lib/global-id';
 import { customerTables } from '../../../src/modules/ingest/merge.repository';
 import { mergeCustomers, toMergeId, unmergeCustomers } from '../../../src/modules/ingest/merge.service';
@@ -91,6 +94,34 @@ describe('merge and unmerge', () => {
     const undone = await app.gql<{ unmergeCustomers: { customers: { id: string }[]; userErrors: unknown[] } }>(
       `mutation($id: ID!) { unmergeCustomers(mergeId: $id) { customers { id } userErrors { code } } }`, { id: merged.body.data!.mergeCustomers.merge.id });
     expect(undone.body.data!.unmergeCustomers.customers.map((c) => c.id).sort()).toEqual([gid(a.id), gid(b.id)].sort());
+  });
+
+  it('pairs customers with the same birth date (blind index), whether written by a mutation or an import', async () => {
+    const seed = createSeeder(app.db.db);
+    const a = await seed.customer({ firstName: 'Margaret', lastName: 'Hamilton', birthDate: '1936-08-17' }).create();
+    const b = await seed.customer({ firstName: 'Margaret', lastName: 'Hamilton', birthDate: '1936-08-17' }).create();
+    // The same name with another birth date (and no postal code, email or phone in common) is no candidate.
+    await seed.customer({ firstName: 'Margaret', lastName: 'Hamilton', birthDate: '1940-01-01' }).create();
+    const q = `{ duplicateCandidates { score reasons customers { id } } }`;
+    const res = await app.gql<{ duplicateCandidates: { score: number; reasons: string[]; customers: { id: string }[] }[] }>(q);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.duplicateCandidates).toHaveLength(1);
+    expect(res.body.data!.duplicateCandidates[0]!.reasons).toEqual(['SAME_BIRTH_DATE', 'SIMILAR_NAME']);
+    expect(res.body.data!.duplicateCandidates[0]!.customers.map((c) => c.id).sort()).toEqual([gid(a.id), gid(b.id)].sort());
+    // Merging writes the survivor's birth date encrypted, with its month and blind index (not in clear).
+    expect((await mergeCustomers(app.db.db, app.config, gid(a.id), [gid(b.id)], 'user:test')).userErrors).toEqual([]);
+    const [survivor] = await execRows<{ birth_date: string; birth_month: string; birth_date_bidx: string }>(app.db.db,
+      sql`SELECT birth_date, birth_month::text AS birth_month, birth_date_bidx FROM customers WHERE id = ${a.id}::uuid`);
+    expect(survivor).toEqual({ birth_date: expect.stringMatching(/^v1:/), birth_month: '1936-08-01', birth_date_bidx: blindIndex('customers.birth_date', '1936-08-17') });
+    expect(decryptField('customers.birth_date', survivor!.birth_date)).toBe('1936-08-17');
+    // Two imported records (no email, phone or postal code) with one birth date written in two formats.
+    await resetCustomerData(app.db.db);
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'dup-'));
+    writeFileSync(path.join(dir, 'c.csv'), 'external_id,first_name,last_name,birth_date\nH-1,Grace,Hopper,1906-12-09\nH-2,Grace,Hopper,09.12.1906\n');
+    await importFile(app.db.db, 'customers', path.join(dir, 'c.csv'));
+    const imported = await app.gql<{ duplicateCandidates: { reasons: string[]; customers: { id: string }[] }[] }>(q);
+    expect(imported.body.data!.duplicateCandidates.map((d) => [d.reasons, d.customers.length])).toEqual([[['SAME_BIRTH_DATE', 'SIMILAR_NAME'], 2]]);
   });
 
   it('refuses bad merges with userErrors and keeps merges to ADMIN and AGENT', async () => {
