@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { and, sql, type SQL } from 'drizzle-orm';
 import { stringify } from 'csv-stringify';
 import { execRows, type Db } from '../../db/client';
+import { decryptField } from '../../lib/crypto';
 import type { CustomerFilter } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter } from '../profile/customer-filter';
 import { completenessSql, validitySql } from './quality';
@@ -78,6 +79,16 @@ async function total(db: Db, entity: ExportEntity, where: SQL | undefined): Prom
   return Number(r?.n ?? 0);
 }
 
+/** The encrypted columns of an exported row, decrypted: an export is for people and other systems, not ciphertext. */
+function inClear(entity: ExportEntity, r: Record<string, unknown>): Record<string, unknown> {
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  if (entity === 'customers') return { ...r, birth_date: decryptField('customers.birth_date', text(r.birth_date)) };
+  if (entity === 'interactions') {
+    return { ...r, subject: decryptField('interactions.subject', text(r.subject)), summary: decryptField('interactions.summary', text(r.summary)) };
+  }
+  return r;
+}
+
 /** Writes every matching row to `out` (which it does not end); returns the number of rows. */
 export async function exportRows(db: Db, o: ExportOptions): Promise<number> {
   const where = await customerCondition(db, o);
@@ -95,7 +106,8 @@ export async function exportRows(db: Db, o: ExportOptions): Promise<number> {
   let done = 0;
   for (;;) {
     const rows: Record<string, unknown>[] = await execRows<Record<string, unknown>>(db, page(o.entity, where, after, limit, o.blockedValues));
-    for (const r of rows) {
+    for (const raw of rows) {
+      const r = inClear(o.entity, raw);
       if (csv) await write(r);
       else await write(`${JSON.stringify(o.entity === 'transactions' ? { ...r, items: JSON.parse(String(r.items)) } : r)}\n`);
     }

@@ -10,6 +10,7 @@ import { execRows } from '../../../src/db/client';
 import { exportCommand } from '../../../src/modules/ingest/export.command';
 import { importCommand } from '../../../src/modules/ingest/import.command';
 import { TEST_HASH_KEY, TEST_JWT_SECRET } from '../../helpers/app';
+import { createSeeder } from '../../factories/index';
 import { createTestDb, type TestDb } from '../../helpers/db';
 import { fixture, resetCustomerData, tmp } from './helpers';
 
@@ -101,6 +102,21 @@ describe('npm run export (the command)', () => {
     expect(await exportCommand(['customers', '--format', 'csv', '--filter', '{"countries":["XX"]}'], { handle: db, config, io: io().io })).toBe(1);
     const after = await execRows<{ n: number }>(db.db, sql`SELECT count(*)::int AS n FROM audit_log WHERE actor_kind = 'cli'`);
     expect(after[0]!.n).toBe(before[0]!.n + 1);
+  });
+
+  it('exports encrypted columns in clear: birth date, interaction subject and summary', async () => {
+    const seed = createSeeder(db.db);
+    const c = await seed.customer({ firstName: 'Clear', birthDate: '1984-03-09' }).withIdentity('crm', 'CLEAR-1')
+      .withInteractions(1, { subject: 'Broken zipper', summary: 'Asked for a replacement' }).create();
+    const stored = await execRows<{ birth_date: string }>(db.db, sql`SELECT birth_date FROM customers WHERE id = ${c.id}::uuid`);
+    expect(stored[0]!.birth_date).toMatch(/^v1:/);
+    const dir = tmp();
+    expect(await exportCommand(['customers', '--format', 'csv', '--out', path.join(dir, 'c.csv')], { handle: db, config, io: io().io })).toBe(0);
+    const customersOut = parse(readFileSync(path.join(dir, 'c.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(customersOut.find((r) => r.id === c.id)?.birth_date).toBe('1984-03-09');
+    expect(await exportCommand(['interactions', '--format', 'ndjson', '--out', path.join(dir, 'i.ndjson')], { handle: db, config, io: io().io })).toBe(0);
+    const ix = readFileSync(path.join(dir, 'i.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { customer_id: string; subject: string; summary: string });
+    expect(ix.find((r) => r.customer_id === c.id)).toMatchObject({ subject: 'Broken zipper', summary: 'Asked for a replacement' });
   });
 
   it('explains a bad filter and an unknown segment with exit code 1', async () => {
