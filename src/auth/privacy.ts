@@ -95,7 +95,7 @@ export function pseudonym(key: string, kind: PiiKind, value: string): string {
 export type FieldMiddleware = (
   resolve: (parent: unknown, args: unknown, ctx: Context, info: GraphQLResolveInfo) => unknown,
   parent: unknown, args: unknown, ctx: Context, info: GraphQLResolveInfo,
-) => Promise<unknown>;
+) => unknown;
 
 /**
  * graphql-middleware map applying the table. Fails at start-up when a @pii field has no row, a row
@@ -110,23 +110,31 @@ export function privacyMiddleware(schema: GraphQLSchema, hashKey: string, policy
     const [typeName, fieldName] = name.split('.') as [string, string];
     const rules = policy[name]!;
     const mask = MASKERS[kind];
-    (middleware[typeName] ??= {})[fieldName] = async (resolve, parent, args, ctx, info) => {
+    (middleware[typeName] ??= {})[fieldName] = (resolve, parent, args, ctx, info) => {
       const v = ctx.viewer;
       // A partner key's allow-list opens a field, unless the PARTNER column is DENY (never for partners).
       const action = v.kind === 'apiKey' && v.role === 'PARTNER' && rules.PARTNER !== 'DENY' && v.fieldAllowList.has(name) ? 'ALLOW' : rules[v.role];
       if (action === 'DENY') throw forbidden(`${ctx.viewer.role} may not read ${name}`);
       if (action === 'NULL') return null;
-      const value = await resolve(parent, args, ctx, info);
-      if (value === null || value === undefined) return value;
-      const customerId = customerIdOf(typeName, parent);
-      if (customerId) ctx.audit.noteRead(customerId, name);
-      if (action === 'ALLOW') return value;
-      if (action === 'HASH') return pseudonym(hashKey, kind, String(value));
-      return mask(value as never);
+      const finish = (value: unknown): unknown => {
+        if (value === null || value === undefined) return value;
+        const customerId = customerIdOf(typeName, parent);
+        if (customerId) ctx.audit.noteRead(customerId, name);
+        if (action === 'ALLOW') return value;
+        if (action === 'HASH') return pseudonym(hashKey, kind, String(value));
+        return mask(value as never);
+      };
+      // Synchronous when the resolver is (most @pii fields are plain properties of the row): no promise and
+      // no microtask per field and row. graphql-js treats a throw here like a rejected promise.
+      const value = resolve(parent, args, ctx, info);
+      return isPromiseLike(value) ? Promise.resolve(value).then(finish) : finish(value);
     };
   }
   return middleware;
 }
+
+const isPromiseLike = (v: unknown): v is PromiseLike<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 
 /** The customer a @pii value belongs to: the Customer itself, or the row's customer_id. */
 function customerIdOf(typeName: string, parent: unknown): string | null {
