@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled,
@@ -83,7 +83,13 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   const dev = config.nodeEnv === 'development';
   const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config), federation: config.federation });
   const armor = armorProtection(config);
-  const limiter = createRateLimiter(config);
+  // A Redis outage degrades rate limiting to per-instance buckets; say so at most every 30 s.
+  let redisWarnedAt = 0;
+  const limiter = createRateLimiter(config, (err) => {
+    if (Date.now() - redisWarnedAt < 30_000) return;
+    redisWarnedAt = Date.now();
+    logger.warn({ err }, 'rate limiter: Redis unavailable, limiting in memory for now');
+  });
   const auditWriter = new AuditWriter(db, logger);
   const shutdown = new ShutdownRegistry();
   shutdown.add('audit', () => auditWriter.close());
@@ -130,7 +136,19 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  // Connections whose last response promised keep-alive and which have not brought a new request yet.
+  const keptAlive = new Set<Socket>();
+  const watched = new WeakSet<Socket>();
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    keptAlive.delete(socket);
+    if (!watched.has(socket)) {
+      watched.add(socket);
+      socket.once('close', () => keptAlive.delete(socket));
+    }
+    res.once('finish', () => {
+      if (!socket.destroyed && !/close/i.test(String(res.getHeader('connection') ?? ''))) keptAlive.add(socket);
+    });
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     // While draining, tell keep-alive clients not to reuse this connection (they reconnect elsewhere).
@@ -279,14 +297,16 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
         return done;
       };
       let finished = await settle();
-      // Linger before cutting idle keep-alive connections: a client may have sent its next request on
-      // one a moment ago (in the socket buffer, not parsed yet). Cutting it then is an ECONNRESET for a
-      // request the client believes was accepted. Requests arriving now are still served (with
-      // `connection: close`); only connections quiet for the whole linger are closed.
-      while (finished && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, Math.min(SHUTDOWN_LINGER_MS, Math.max(0, deadline - Date.now()))));
-        if (inFlight === 0) break;
-        finished = await settle();
+      // Before cutting idle keep-alive connections, wait for the ones whose last response (sent before
+      // the drain) promised keep-alive: their client may be sending the next request right now (in the
+      // socket buffer, not parsed yet), and cutting the socket then is an ECONNRESET for a request the
+      // client believes was sent. Each such connection either brings a request (served with
+      // `connection: close`), is closed by its client, or stays quiet for SHUTDOWN_LINGER_MS.
+      const lingerUntil = Math.min(deadline, Date.now() + SHUTDOWN_LINGER_MS);
+      while (finished && Date.now() < lingerUntil) {
+        if (inFlight > 0) { finished = await settle(); continue; }
+        if (keptAlive.size === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
       }
       if (!finished) logger.warn({ inFlight, timeoutMs }, 'shutdown: requests still in flight after the timeout; closing their connections');
       http.closeIdleConnections();
@@ -300,8 +320,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
 }
 
 const netClose = NetServer.prototype.close;
-/** How long a drained server keeps idle keep-alive connections open for requests already on their way. */
-const SHUTDOWN_LINGER_MS = 500;
+/** How long a draining server waits at most for keep-alive connections to bring their next request. */
+const SHUTDOWN_LINGER_MS = 2_000;
 
 /** Mutations are audited as WRITE (key management and erasure as ADMIN); reads of @pii fields as READ. */
 const ADMIN_FIELDS = new Set(['createApiKey', 'revokeApiKey', 'eraseCustomer', 'exportCustomerData', 'apiKeys', 'auditLog']);

@@ -11,10 +11,14 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redisUrl'>): RateLimiter {
+/**
+ * `onRedisUnavailable` hears about calls that Redis could not answer (they were limited in memory
+ * instead); the server logs it.
+ */
+export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redisUrl'>, onRedisUnavailable?: (err: unknown) => void): RateLimiter {
   const rate = config.rateLimit.perMinute / 60;
   const burst = config.rateLimit.burst;
-  return config.redisUrl ? redisLimiter(config.redisUrl, rate, burst) : memoryLimiter(rate, burst);
+  return config.redisUrl ? redisLimiter(config.redisUrl, rate, burst, onRedisUnavailable) : memoryLimiter(rate, burst);
 }
 
 /** A per-key rate keeps the bucket size proportional: one second's worth, at least 1. */
@@ -66,14 +70,39 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, retry}`;
 
-function redisLimiter(url: string, defaultRate: number, defaultBurst: number): RateLimiter {
+/** How long a call waits for the first connection to Redis right after start-up. */
+const STARTUP_WAIT_MS = 2_000;
+
+/**
+ * Redis-backed buckets. When Redis cannot answer (not connected yet, down, timing out) the call is
+ * limited by this instance's in-memory buckets instead: callers keep a limit (per instance), and a
+ * Redis outage is not an outage of the gateway (it was a 500 for every request). Right after start-up
+ * a call waits up to STARTUP_WAIT_MS for the first connection, so the first requests do not all
+ * land in memory.
+ */
+function redisLimiter(url: string, defaultRate: number, defaultBurst: number, onUnavailable?: (err: unknown) => void): RateLimiter {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis.on('error', () => { /* reported per call below; keep the process alive */ });
+  const fallback = memoryLimiter(defaultRate, defaultBurst);
+  const started = Date.now();
+  let everReady = false;
+  redis.once('ready', () => { everReady = true; });
+  const firstConnection = () => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, STARTUP_WAIT_MS - (Date.now() - started)));
+    redis.once('ready', () => { clearTimeout(timer); resolve(); });
+  });
   return {
     async take(key, perMinute) {
+      if (!everReady && Date.now() - started < STARTUP_WAIT_MS) await firstConnection();
       const { rate, burst } = rateFor(perMinute, defaultRate, defaultBurst);
-      const [allowed, retry] = (await redis.eval(TAKE, 1, `c360:rl:${key}`, String(rate), String(burst))) as [number, number];
-      return { allowed: allowed === 1, retryAfterSeconds: Math.max(allowed === 1 ? 0 : 1, Number(retry)) };
+      try {
+        if (redis.status !== 'ready') throw new Error(`Redis is ${redis.status}`);
+        const [allowed, retry] = (await redis.eval(TAKE, 1, `c360:rl:${key}`, String(rate), String(burst))) as [number, number];
+        return { allowed: allowed === 1, retryAfterSeconds: Math.max(allowed === 1 ? 0 : 1, Number(retry)) };
+      } catch (err) {
+        onUnavailable?.(err);
+        return fallback.take(key, perMinute);
+      }
     },
     async close() {
       redis.disconnect();

@@ -64,6 +64,8 @@ describe('per-role cost budgets', () => {
 describe.each([
   ['in memory', {}],
   ['in Redis', { REDIS_URL: 'redis://127.0.0.1:6379' }],
+  // Nothing listens on port 1: every call falls back to this instance's buckets (never a 500).
+  ['with Redis unreachable (in memory instead)', { REDIS_URL: 'redis://127.0.0.1:1' }],
 ])('rate limiting %s', (_name, env) => {
   let app: TestApp;
   beforeAll(async () => { app = await startApp({ RATE_LIMIT_BURST: '3', RATE_LIMIT_PER_MINUTE: '6', ...env }); });
