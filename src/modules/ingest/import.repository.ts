@@ -226,6 +226,11 @@ export async function insertIdentities(db: Executor, ids: { customer_id: string;
   return Number(r?.n ?? 0);
 }
 
+/** One customer's provenance entries as rows for upsertFieldSources (merges, API writes). */
+export function fieldSourceRows(customerId: string, sources: readonly { field: string; source: string; updatedAt: string; rule: string }[]): FieldSourceRow[] {
+  return sources.map((s) => ({ customer_id: customerId, field: s.field, source: s.source, updated_at: s.updatedAt, rule: s.rule }));
+}
+
 export async function upsertFieldSources(db: Executor, fs: FieldSourceRow[]): Promise<void> {
   if (!fs.length) return;
   await db.execute(sql`INSERT INTO customer_field_sources (customer_id, field, source, updated_at, rule)

@@ -192,10 +192,3 @@ export async function fieldSourcesByCustomerIds(db: Executor, ids: readonly stri
   return rows.map((r) => ({ customerId: r.customer_id, field: r.field, source: r.source, updatedAt: toDate(r.updated_at), rule: r.rule }));
 }
 
-export async function upsertFieldSources(db: Executor, customerId: string, sources: { field: string; source: string; updatedAt: string; rule: string }[]): Promise<void> {
-  if (!sources.length) return;
-  await db.execute(sql`INSERT INTO customer_field_sources (customer_id, field, source, updated_at, rule)
-    SELECT ${customerId}::uuid, f.field, f.source, f.updated_at, f.rule FROM jsonb_to_recordset(${JSON.stringify(sources.map((s) => ({ field: s.field, source: s.source, updated_at: s.updatedAt, rule: s.rule })))}::jsonb)
-      AS f(field text, source text, updated_at timestamptz, rule text)
-    ON CONFLICT (customer_id, field) DO UPDATE SET source = EXCLUDED.source, updated_at = EXCLUDED.updated_at, rule = EXCLUDED.rule`);
-}

@@ -13,6 +13,7 @@ import type { CustomerRow } from '../profile/profile.mappers';
 import { customersByIds, encryptCustomerFields } from '../profile/profile.repository';
 import { CUSTOMER_FIELDS, type CustomerField } from './entities';
 import { displayNameOf, mergeFields, type FieldSource } from './identity';
+import { fieldSourceRows, upsertFieldSources } from './import.repository';
 import * as repo from './merge.repository';
 
 type IngestConfig = Pick<Config, 'ingest'>;
@@ -106,7 +107,7 @@ export async function mergeCustomers(db: Db, config: IngestConfig, survivorId: s
     await repo.deleteCustomers(tx, ids.losers);
     // The golden record after survivorship; written through the snapshot-restore path's column list so no column is missed.
     await tx.execute(updateSurvivor(r));
-    await repo.upsertFieldSources(tx, ids.survivor, plan.sources);
+    await upsertFieldSources(tx, fieldSourceRows(ids.survivor, plan.sources));
     const mergeId = await repo.insertMerge(tx, ids.survivor, ids.losers, snap, by);
     return { mergeId, survivorId: ids.survivor, userErrors: [] };
   });

@@ -13,7 +13,7 @@ import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
 import { identityHashes, isErased } from '../admin/gdpr.service';
 import { CUSTOMER_FIELDS } from '../ingest/entities';
-import { upsertFieldSources } from '../ingest/merge.repository';
+import { fieldSourceRows, upsertFieldSources } from '../ingest/import.repository';
 import type { CustomerRow } from './profile.mappers';
 import * as repo from './profile.repository';
 
@@ -247,7 +247,7 @@ async function recordApiFieldSources(tx: Executor, customerId: string, source: s
   const at = new Date().toISOString();
   const set = keys.filter((k) => fields[k] != null);
   const cleared = keys.filter((k) => fields[k] === null);
-  await upsertFieldSources(tx, customerId, set.map((field) => ({ field, source, updatedAt: at, rule })));
+  await upsertFieldSources(tx, fieldSourceRows(customerId, set.map((field) => ({ field, source, updatedAt: at, rule }))));
   if (cleared.length) {
     await tx.execute(sql`DELETE FROM customer_field_sources WHERE customer_id = ${customerId}::uuid AND field = ANY(${sql.param(cleared)}::text[])`);
   }
