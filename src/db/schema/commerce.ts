@@ -60,12 +60,20 @@ export const transactionItems = pgTable('transaction_items', {
  * Every customer has a row (a trigger on `customers` adds it), so lists can sort by these columns
  * through their indexes.
  */
+/** How many order times `customer_metrics.recent_orders` keeps (the migration's LIMIT). */
+export const RECENT_ORDERS_KEPT = 32;
+
 export const customerMetrics = pgTable('customer_metrics', {
   customerId: uuid('customer_id').primaryKey().references(() => customers.id, { onDelete: 'cascade' }),
   orderCount: integer('order_count').notNull().default(0),
   totalSpent: numeric('total_spent', { precision: 18, scale: 4 }).notNull().default('0'),
   firstPurchaseAt: timestamp('first_purchase_at', { withTimezone: true }),
   lastPurchaseAt: timestamp('last_purchase_at', { withTimezone: true }),
+  /**
+   * occurred_at of the newest RECENT_ORDERS_KEPT completed orders, newest first (drizzle/0019): "at least
+   * k orders since T" is `recent_orders[k] >= T` for k up to that many.
+   */
+  recentOrders: timestamp('recent_orders', { withTimezone: true }).array().notNull().default(sql`'{}'`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   index('customer_metrics_total_spent_idx').on(t.totalSpent, t.customerId),

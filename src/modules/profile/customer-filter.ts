@@ -1,5 +1,5 @@
 import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzle-orm';
-import { customers } from '../../db/schema/index';
+import { customers, RECENT_ORDERS_KEPT } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
@@ -209,6 +209,8 @@ function transactionCondition(t: TransactionCondition, field: string, opts: Filt
       ? sql`EXISTS (SELECT 1 FROM transaction_items i WHERE i.customer_id = t.customer_id AND i.transaction_id = t.id AND i.category = ANY(${sql.param([...t.category])}::text[]))`
       : sql`false`);
   }
+  const recent = recentOrdersCondition(t, opts);
+  if (recent) return recent;
   const where = sql.join(conds, sql` AND `);
   const aggs: SQL[] = [];
   aggs.push(...rangeConds(sql`count(*)`, t.count, 'int'));
@@ -223,6 +225,35 @@ function transactionCondition(t: TransactionCondition, field: string, opts: Filt
   }
   // Ranges that admit zero transactions must also match customers without any: aggregate, don't EXISTS.
   return sql`(SELECT ${sql.join(aggs, sql` AND `)} FROM transactions t WHERE ${where})`;
+}
+
+/**
+ * A count of completed orders (no channel, category, sum or average) over all time or since a time:
+ * answered from the customer's maintained metrics row instead of aggregating transactions
+ * (drizzle/0019_recent_orders.sql). `recent_orders` holds the newest RECENT_ORDERS_KEPT order times,
+ * newest first, so "at least k since T" is `recent_orders[k] >= T` and "at most k since T" is
+ * `recent_orders[k+1]` missing or older than T, exactly, for k below that length. Windows with an end
+ * (`to`) and larger bounds return undefined: the caller aggregates.
+ */
+function recentOrdersCondition(t: TransactionCondition, opts: FilterOptions): SQL | undefined {
+  if ((t.type ?? 'ORDER') !== 'ORDER' || t.channel != null || t.category != null || t.sum != null || t.average != null || !t.count) return undefined;
+  const w = t.window;
+  if (w?.to != null) return undefined;
+  const min = t.count.min != null && t.count.min > 0 ? t.count.min : null;
+  const max = t.count.max ?? null;
+  if (max != null && max < 0) return sql`false`;
+  if (min == null && max == null) return sql`true`;
+  const m = (cond: SQL) => sql`EXISTS (SELECT 1 FROM customer_metrics fm WHERE fm.customer_id = ${customers.id} AND ${cond})`;
+  if (!w) {
+    // All time: the maintained order count itself.
+    return m(sql.join(rangeConds(sql`fm.order_count`, { min, max }, 'int'), sql` AND `));
+  }
+  if ((min ?? 0) > RECENT_ORDERS_KEPT || (max ?? 0) + 1 > RECENT_ORDERS_KEPT) return undefined;
+  const since = w.last != null ? sql`${clock(opts)} - ${w.last}::interval` : sql`${w.from!.toISOString()}::timestamptz`;
+  const conds: SQL[] = [];
+  if (min != null) conds.push(sql`fm.recent_orders[${min}::int] >= ${since}`);
+  if (max != null) conds.push(sql`coalesce(fm.recent_orders[${max + 1}::int] < ${since}, true)`);
+  return m(sql.join(conds, sql` AND `));
 }
 
 function interactionCondition(c: InteractionCondition, field: string, opts: FilterOptions): SQL {
@@ -240,13 +271,14 @@ function interactionCondition(c: InteractionCondition, field: string, opts: Filt
   return sql`(SELECT ${sql.join(rangeConds(sql`count(*)`, c.count, 'int'), sql` AND `)} FROM interactions x WHERE ${where})`;
 }
 
+/** First / last completed order inside a range: the maintained metrics columns (same definition as min/max over transactions). */
 function purchaseBound(fn: 'min' | 'max', r: { from?: Date | null; to?: Date | null }): SQL {
-  const agg = sql`(SELECT ${sql.raw(fn)}(p.occurred_at) FROM transactions p WHERE p.customer_id = ${customers.id} AND p.type = 'ORDER' AND p.status = 'COMPLETED')`;
-  return and(
-    sql`${agg} IS NOT NULL`,
-    r.from ? sql`${agg} >= ${r.from.toISOString()}::timestamptz` : undefined,
-    r.to ? sql`${agg} < ${r.to.toISOString()}::timestamptz` : undefined,
-  )!;
+  const col = sql.raw(fn === 'min' ? 'fm.first_purchase_at' : 'fm.last_purchase_at');
+  return sql`EXISTS (SELECT 1 FROM customer_metrics fm WHERE fm.customer_id = ${customers.id} AND ${and(
+    sql`${col} IS NOT NULL`,
+    r.from ? sql`${col} >= ${r.from.toISOString()}::timestamptz` : undefined,
+    r.to ? sql`${col} < ${r.to.toISOString()}::timestamptz` : undefined,
+  )!})`;
 }
 
 /** True when a customer with no rows (count 0, sum 0) satisfies the range (or there is none). */

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execRows } from '../../../src/db/client';
 import { createSeeder } from '../../factories/index';
 import { startApp, type TestApp } from '../../helpers/app';
 
@@ -150,5 +152,87 @@ describe('filter cost check', () => {
     expect(e.sql).toContain('$1');
     expect(e.sql).not.toContain('secret-term');
     expect(e.sql).not.toContain('hidden-category');
+  });
+});
+
+/**
+ * Order counts since a time are answered from customer_metrics.recent_orders (the newest 32 order
+ * times) up to 32 and by aggregating transactions above; both must give the hand-computed answer.
+ *  Eve:  34 completed ORDERs: one a day from 1 to 33 days ago, and one 200 days ago.
+ *  Finn: completed ORDERs 20, 21 and 100 days ago; a CANCELLED order 5 days ago; a REFUND 3 days ago.
+ *  Gus:  no transactions.
+ */
+describe('order-count conditions over maintained recent orders', () => {
+  let app: TestApp;
+  let finn: string;
+  beforeAll(async () => {
+    app = await startApp();
+    const seed = createSeeder(app.db.db);
+    await seed.customer({ firstName: 'Eve' }).withTransactions(33, { occurredAt: ago(1) }).withTransactions(1, { occurredAt: ago(200) }).create();
+    finn = (await seed.customer({ firstName: 'Finn' }).withTransactions(2, { occurredAt: ago(20) }).withTransactions(1, { occurredAt: ago(100) })
+      .withTransactions(1, { occurredAt: ago(5), status: 'CANCELLED' }).withTransactions(1, { occurredAt: ago(3), type: 'REFUND' }).create()).id;
+    await seed.customer({ firstName: 'Gus' }).create();
+  });
+  afterAll(async () => { await app?.close(); });
+
+  const who = async (filter: Record<string, unknown>) => {
+    const res = await app.gql<Conn>(Q, { filter });
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.customers.edges.map((e) => e.node.firstName);
+  };
+  const last90 = (count: Record<string, number>) => who({ transactions: { window: { last: 'P90D' }, count } });
+  /** customer_metrics.recent_orders equals a re-aggregation of transactions, for every customer. */
+  const drift = async () => execRows<{ customer_id: string }>(app.db.db, sql`
+    SELECT m.customer_id FROM customer_metrics m
+    WHERE m.recent_orders IS DISTINCT FROM coalesce((SELECT array_agg(o ORDER BY o DESC) FROM (
+      SELECT t.occurred_at AS o FROM transactions t WHERE t.customer_id = m.customer_id AND t.status = 'COMPLETED' AND t.type = 'ORDER'
+      ORDER BY t.occurred_at DESC LIMIT 32) x), '{}')`);
+
+  it('keeps the newest 32 order times per customer, newest first', async () => {
+    expect(await drift()).toEqual([]);
+  });
+
+  it('at least k orders since a time, on both sides of the 32 kept', async () => {
+    expect(await last90({ min: 2 })).toEqual(['Eve', 'Finn']);
+    expect(await last90({ min: 3 })).toEqual(['Eve']);
+    expect(await last90({ min: 32 })).toEqual(['Eve']);
+    expect(await last90({ min: 33 })).toEqual(['Eve']);
+    expect(await last90({ min: 34 })).toEqual([]);
+    expect(await who({ transactions: { window: { from: ago(150).toISOString() }, count: { min: 3 } } })).toEqual(['Eve', 'Finn']);
+  });
+
+  it('takes the maintained array up to 32 and aggregates transactions above', async () => {
+    const shape = async (count: Record<string, number>) => (await app.gql<{ explainCustomerFilter: { sql: string } }>(
+      'query($f: CustomerFilter!) { explainCustomerFilter(filter: $f) { sql } }', { f: { transactions: { window: { last: 'P90D' }, count } } })).body.data!.explainCustomerFilter.sql;
+    expect(await shape({ min: 32 })).toMatch(/recent_orders/);
+    expect(await shape({ min: 32 })).not.toMatch(/from transactions/i);
+    expect(await shape({ min: 33 })).toMatch(/from transactions/i);
+  });
+
+  it('at most k orders since a time, including customers who never bought', async () => {
+    expect(await last90({ max: 2 })).toEqual(['Finn', 'Gus']);
+    expect(await last90({ max: 0 })).toEqual(['Gus']);
+    expect(await last90({ max: 31 })).toEqual(['Finn', 'Gus']);
+    expect(await last90({ max: 32 })).toEqual(['Finn', 'Gus']);
+    expect(await last90({ max: 33 })).toEqual(['Eve', 'Finn', 'Gus']);
+    expect(await last90({ min: 1, max: 2 })).toEqual(['Finn']);
+  });
+
+  it('all-time counts, and windows with an end (aggregated)', async () => {
+    expect(await who({ transactions: { count: { min: 34 } } })).toEqual(['Eve']);
+    expect(await who({ transactions: { count: { max: 3 } } })).toEqual(['Finn', 'Gus']);
+    expect(await who({ transactions: { window: { from: ago(150).toISOString(), to: ago(10).toISOString() }, count: { min: 4 } } })).toEqual(['Eve']);
+    expect(await who({ not: { transactions: { window: { last: 'P90D' }, count: { min: 1 } } } })).toEqual(['Gus']);
+  });
+
+  it('follows updates and deletes of transactions in the same transaction', async () => {
+    await execRows(app.db.db, sql`UPDATE transactions SET status = 'CANCELLED'
+      WHERE id = (SELECT id FROM transactions WHERE customer_id = ${finn} AND type = 'ORDER' AND status = 'COMPLETED' ORDER BY occurred_at DESC LIMIT 1)`);
+    expect(await last90({ min: 2 })).toEqual(['Eve']);
+    await execRows(app.db.db, sql`UPDATE transactions SET status = 'COMPLETED' WHERE customer_id = ${finn} AND status = 'CANCELLED'`);
+    expect(await last90({ min: 3 })).toEqual(['Eve', 'Finn']);
+    await execRows(app.db.db, sql`DELETE FROM transactions WHERE customer_id = ${finn} AND occurred_at > now() - interval '10 days'`);
+    expect(await last90({ min: 3 })).toEqual(['Eve']);
+    expect(await drift()).toEqual([]);
   });
 });
