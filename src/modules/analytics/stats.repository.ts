@@ -12,11 +12,16 @@ export type CustomerDimensionKey =
 export type IntervalKey = 'DAY' | 'WEEK' | 'MONTH';
 
 // The birth date is encrypted; ages come from its clear month (exact but in the birth month itself, see
-// src/db/schema/profile.ts), counted at the start of the current month.
-const AGE = sql`date_part('year', age(date_trunc('month', current_date)::date, ${customers.birthMonth}))`;
+// src/db/schema/profile.ts), counted at the start of the current month. Both are first days of months,
+// so "younger than N" is "born after the month start N years ago": one date comparison per band against
+// a bound computed once per statement (an InitPlan), instead of age() per row (measured on 1,000,000
+// customers: age() was about a third of a COUNTRY x AGE_BAND customerStats).
+const bornAfter = (years: number) =>
+  sql`(SELECT (date_trunc('month', current_date) - ${sql.raw(`interval '${years} years'`)})::date)`;
 const AGE_BAND = sql`CASE WHEN ${customers.birthMonth} IS NULL THEN 'unknown'
-  WHEN ${AGE} < 18 THEN '<18' WHEN ${AGE} < 25 THEN '18-24' WHEN ${AGE} < 35 THEN '25-34' WHEN ${AGE} < 45 THEN '35-44'
-  WHEN ${AGE} < 55 THEN '45-54' WHEN ${AGE} < 65 THEN '55-64' ELSE '65+' END`;
+  WHEN ${customers.birthMonth} > ${bornAfter(18)} THEN '<18' WHEN ${customers.birthMonth} > ${bornAfter(25)} THEN '18-24'
+  WHEN ${customers.birthMonth} > ${bornAfter(35)} THEN '25-34' WHEN ${customers.birthMonth} > ${bornAfter(45)} THEN '35-44'
+  WHEN ${customers.birthMonth} > ${bornAfter(55)} THEN '45-54' WHEN ${customers.birthMonth} > ${bornAfter(65)} THEN '55-64' ELSE '65+' END`;
 
 function dimensionExpr(d: CustomerDimensionKey, tagAlias: string): SQL {
   switch (d) {

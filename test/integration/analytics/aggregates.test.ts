@@ -138,3 +138,36 @@ describe('BI aggregates', () => {
     expect(pairs[1]!.lift).toBeCloseTo((6 / 9) / (6 / 11), 6);
   });
 });
+
+/**
+ * Age bands at their edges: for each band bound N, one customer who turned N this month (band from N)
+ * and one who turns N next month (the band below). Birth dates are relative to today (UTC), mid-month.
+ */
+describe('customerStats AGE_BAND edges', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ AGGREGATE_MIN_GROUP_SIZE: '1' });
+    const seed = createSeeder(app.db.db);
+    const now = new Date();
+    const born = (years: number, months: number) =>
+      new Date(Date.UTC(now.getUTCFullYear() - years, now.getUTCMonth() + months, 15)).toISOString().slice(0, 10);
+    for (const n of [18, 25, 35, 45, 55, 65]) {
+      await seed.customer({ birthDate: born(n, 0) }).create();
+      await seed.customer({ birthDate: born(n, 1) }).create();
+    }
+  });
+  afterAll(async () => { await app?.close(); });
+
+  it('puts a customer in the band of their age in whole years, as the age filter counts it', async () => {
+    const res = await app.gql<{ customerStats: { groups: { keys: { value: string }[]; customerCount: number }[] } }>(
+      '{ customerStats(groupBy: [{ dimension: AGE_BAND }]) { groups { keys { value } customerCount } } }');
+    expect(res.body.errors).toBeUndefined();
+    const bands = Object.fromEntries(res.body.data!.customerStats.groups.map((g) => [g.keys[0]!.value, g.customerCount]));
+    expect(bands).toEqual({ '<18': 1, '18-24': 2, '25-34': 2, '35-44': 2, '45-54': 2, '55-64': 2, '65+': 1 });
+    const count = async (age: Record<string, number>) => (await app.gql<{ customers: { totalCount: number } }>(
+      'query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', { f: { age } })).body.data!.customers.totalCount;
+    expect(await count({ min: 18, max: 24 })).toBe(2);
+    expect(await count({ max: 17 })).toBe(1);
+    expect(await count({ min: 65 })).toBe(1);
+  });
+});
