@@ -27,6 +27,11 @@ export interface DbHandle {
   /** Raw client of the read replica (DATABASE_REPLICA_URL), when configured. */
   replicaPg?: postgres.Sql;
   pglite?: PGlite;
+  /**
+   * PostgreSQL only: a one-connection client to the primary without the pool's statement_timeout
+   * (migrations: a backfill over a large table may take minutes). The caller ends it.
+   */
+  unboundedClient?: () => postgres.Sql;
   close(): Promise<void>;
 }
 
@@ -241,9 +246,11 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     const primary = drizzlePostgres(pg, { schema }) as unknown as Db;
     fastPaths.set(primary, pgFastPath(pg, config.databasePoolMax));
     const scopePrimary = (stats: QueryStats) => scopedDb(primary, timedPg(pg, stats), stats, countPrimary);
+    const url = config.databaseUrl;
+    const unboundedClient = () => pgClient(url, { ...config, databasePoolMax: 1, statementTimeoutMs: undefined }, `${app}-migrate`);
     if (!config.databaseReplicaUrl) {
       scopers.set(primary, scopePrimary);
-      return { db: primary, driver: 'postgres', pg, close: () => pg.end({ timeout: 5 }) };
+      return { db: primary, driver: 'postgres', pg, unboundedClient, close: () => pg.end({ timeout: 5 }) };
     }
     const replicaPg = pgClient(config.databaseReplicaUrl, config, `${app}-replica`);
     const replica = drizzlePostgres(replicaPg, { schema }) as unknown as Db;
@@ -251,7 +258,7 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     // Outside requests (jobs, CLIs, workers) everything runs on the primary; requests get a router.
     scopers.set(primary, (stats) => routedDb(scopePrimary(stats), scopedDb(replica, timedPg(replicaPg, stats), stats, countReplica), stats));
     return {
-      db: primary, driver: 'postgres', pg, replicaPg,
+      db: primary, driver: 'postgres', pg, replicaPg, unboundedClient,
       close: async () => { await Promise.all([pg.end({ timeout: 5 }), replicaPg.end({ timeout: 5 })]); },
     };
   }
