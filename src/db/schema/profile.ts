@@ -86,3 +86,22 @@ export const consents = pgTable('consents', {
   index('consents_customer_purpose_recorded_idx').on(t.customerId, t.purpose, t.recordedAt),
   check('consents_status_chk', sql`${t.status} IN ('GRANTED','DENIED','WITHDRAWN')`),
 ]);
+
+/**
+ * Word index of display names for fuzzy search (drizzle/0020_search_words.sql): one row per distinct
+ * word of each customer's name, carrying the name (the primary key INCLUDEs it, so a search reads no
+ * customers row to score a candidate). Maintained by triggers on `customers`; never written by the app.
+ */
+export const customerSearchWords = pgTable('customer_search_words', {
+  word: text('word').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),
+  displayName: text('display_name').notNull(),
+}, (t) => [
+  primaryKey({ name: 'customer_search_words_pk', columns: [t.word, t.customerId] }),
+  index('customer_search_words_customer_idx').on(t.customerId),
+]);
+
+/** The distinct words of all display names (trigram-indexed): a typed word is matched against these first. */
+export const searchVocabulary = pgTable('search_vocabulary', {
+  word: text('word').primaryKey(),
+}, (t) => [index('search_vocabulary_trgm_idx').using('gin', sql`${t.word} gin_trgm_ops`)]);

@@ -13,12 +13,19 @@ export interface CustomerTable {
   parents: string[];
 }
 
+/**
+ * Customer-keyed tables derived from the customers row itself by triggers (drizzle/0020: the words of
+ * the display name). A merge neither moves nor restores them: deleting, inserting and updating the
+ * customers rows rebuilds them.
+ */
+const DERIVED_FROM_CUSTOMER = new Set(['customer_search_words']);
+
 /** Every customer-keyed table, parents before children (foreign keys), `customer_metrics` (maintained by triggers) last. */
 export async function customerTables(db: Executor): Promise<CustomerTable[]> {
   const tables = await execRows<{ name: string }>(db, sql`SELECT c.table_name AS name FROM information_schema.columns c
     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
     WHERE c.table_schema = current_schema() AND c.column_name = 'customer_id' ORDER BY 1`);
-  const names = tables.map((t) => t.name);
+  const names = tables.map((t) => t.name).filter((n) => !DERIVED_FROM_CUSTOMER.has(n));
   const uniques = await execRows<{ table: string; cols: string[]; primary: boolean }>(db, sql`
     SELECT c.relname AS "table", array_agg(a.attname::text ORDER BY k.ord) AS cols, i.indisprimary AS primary
     FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace

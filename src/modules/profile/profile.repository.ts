@@ -152,6 +152,41 @@ function sortColumn(key: CustomerSortKey, search: CustomerSearch | null): SortCo
 }
 
 const EMAIL_SIMILARITY = 0.6;
+/**
+ * Vocabulary words taken per typed word: at most this many, and only those nearly as close as the
+ * closest one. A word typed right (it is in the vocabulary) then stands for itself and its near
+ * spellings only, a misspelt one for its best corrections: every name reached this way is scored
+ * (measured on 1,000,000 customers: eight words per typed word meant 5,400 names to score, 36 ms).
+ */
+const WORD_EXPANSIONS = 8;
+const WORD_BAND = 0.3;
+
+/**
+ * Customers whose name is close to `term` (trigram similarity, or the term close to a part of the name),
+ * found through the word index of drizzle/0020_search_words.sql: each typed word (of three letters or
+ * more; shorter ones only when there is nothing else) is matched against the vocabulary of name words,
+ * and the customers whose name contains one of the closest words are checked against the whole term,
+ * from an index that carries the name (WORD_BAND). When no such customer matches (a typo in every word), the whole
+ * trigram index of names is searched instead.
+ */
+function fuzzyNameBranch(term: string): SQL {
+  const close = sql`(w.display_name % ${term} OR ${term} <% w.display_name)`;
+  return sql`(WITH typed AS (
+      SELECT t FROM unnest(c360_name_words(${term})) t
+      WHERE length(t) >= 3 OR NOT EXISTS (SELECT 1 FROM unnest(c360_name_words(${term})) u WHERE length(u) >= 3)
+    ), near AS (
+      SELECT DISTINCT e.word FROM typed CROSS JOIN LATERAL (
+        SELECT x.word FROM (
+          SELECT v.word, similarity(v.word, typed.t) AS s, max(similarity(v.word, typed.t)) OVER () AS best
+          FROM search_vocabulary v WHERE v.word % typed.t) x
+        WHERE x.s >= x.best - ${WORD_BAND} ORDER BY x.s DESC, x.word LIMIT ${WORD_EXPANSIONS}) e
+    ), hits AS (
+      SELECT DISTINCT w.customer_id FROM near JOIN customer_search_words w ON w.word = near.word WHERE ${close}
+    )
+    SELECT customer_id FROM hits
+    UNION ALL
+    SELECT id FROM customers WHERE (display_name % ${term} OR ${term} <% display_name) AND NOT EXISTS (SELECT 1 FROM hits))`;
+}
 
 /** A keyword search: the rows it may match (index-driven) and how well each matches. */
 export interface CustomerSearch { where: SQL; score: SQL }
@@ -165,11 +200,11 @@ export function customerSearch(term: string, email: string | null, phone: string
   const branches: SQL[] = [sql`SELECT customer_id FROM customer_identities WHERE external_id = ${term}`];
   if (email) branches.push(sql`SELECT id FROM customers WHERE email_normalized = ${email}`);
   if (phone) branches.push(sql`SELECT id FROM customers WHERE phone_e164 = ${phone}`);
-  // A phone is matched exactly only; an email also fuzzily against emails (typos); other text against names and emails.
+  // A phone is matched exactly only; text with an @ also fuzzily against emails (typos); other text against names.
   const fuzzyNames = term.length >= 3 && !email && !phone;
-  const fuzzyEmails = term.length >= 3 && !phone;
+  const fuzzyEmails = term.length >= 3 && !phone && term.includes('@');
   const lower = term.toLowerCase();
-  if (fuzzyNames) branches.push(sql`SELECT id FROM customers WHERE display_name % ${term} OR ${term} <% display_name`);
+  if (fuzzyNames) branches.push(fuzzyNameBranch(term));
   // Emails share their domains; a fuzzy email hit must be close overall, not just same-domain.
   if (fuzzyEmails) branches.push(sql`SELECT id FROM customers WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
   const exact = sql.join([

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execRows } from '../../../src/db/client';
 import { createSeeder } from '../../factories/index';
 import { startApp, type TestApp } from '../../helpers/app';
 
@@ -71,6 +73,35 @@ describe('keyword search', () => {
     const page = await app.gql<Conn>(SEARCH, { search: 'Margaret', first: 1 });
     const other = await app.gql<Conn>(SEARCH, { search: 'Johann', after: page.body.data!.customers.pageInfo.endCursor });
     expect(other.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('keeps the word index of names in step with inserts, renames and deletes', async () => {
+    const words = async (name: string) => (await execRows<{ word: string }>(app.db.db, sql`
+      SELECT w.word FROM customer_search_words w JOIN customers c ON c.id = w.customer_id WHERE c.display_name = ${name} ORDER BY 1`)).map((r) => r.word);
+    const vocabulary = async (...w: string[]) => (await execRows<{ word: string }>(app.db.db, sql`
+      SELECT word FROM search_vocabulary WHERE word = ANY(${sql.param(w)}::text[]) ORDER BY 1`)).map((r) => r.word);
+    expect(await words('Margaret Hamilton')).toEqual(['hamilton', 'margaret']);
+    const z = await createSeeder(app.db.db).customer({ firstName: 'Zebulon', lastName: "O'Quixote-Smith" }).create();
+    expect(await words("Zebulon O'Quixote-Smith")).toEqual(['o', 'quixote', 'smith', 'zebulon']);
+    expect(await names('Zebulon Quixtoe')).toEqual(["Zebulon O'Quixote-Smith"]);
+    await execRows(app.db.db, sql`UPDATE customers SET display_name = 'Zebulon Pike' WHERE id = ${z.id}::uuid`);
+    expect(await words('Zebulon Pike')).toEqual(['pike', 'zebulon']);
+    expect(await vocabulary('quixote', 'pike', 'zebulon')).toEqual(['pike', 'zebulon']);
+    expect(await names('Zebulon Pkie')).toEqual(['Zebulon Pike']);
+    await execRows(app.db.db, sql`DELETE FROM customers WHERE id = ${z.id}::uuid`);
+    // The last name with these words is gone: so are the words (nothing of a deleted name stays behind).
+    expect(await vocabulary('pike', 'zebulon')).toEqual([]);
+    expect(await names('Zebulon Pike')).toEqual([]);
+  });
+
+  it('falls back to the trigram index of whole names when no word leads to a match', async () => {
+    // A vocabulary without the words (as after a concurrent rename) must not hide the customer.
+    await execRows(app.db.db, sql`DELETE FROM search_vocabulary WHERE word IN ('margaret', 'margarete', 'hamilton', 'hamill')`);
+    try {
+      expect((await names('Margret Hamilton'))[0]).toBe('Margaret Hamilton');
+    } finally {
+      await execRows(app.db.db, sql`INSERT INTO search_vocabulary (word) VALUES ('margaret'), ('margarete'), ('hamilton'), ('hamill') ON CONFLICT DO NOTHING`);
+    }
   });
 
   it('treats SQL and LIKE syntax in the search as plain text', async () => {
