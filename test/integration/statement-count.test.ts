@@ -37,6 +37,16 @@ describe('SQL statements of the full 360 query', () => {
     expect(res.body.data?.customers.totalCount).toBe(50);
   });
 
+  it('counts without reading a page when only totalCount is selected', async () => {
+    const only = await app.gql<{ customers: { totalCount: number } }>('{ customers(filter: { countries: ["US"] }) { totalCount } }');
+    const paged = await app.gql<{ customers: { totalCount: number; edges: unknown[] } }>('{ customers(filter: { countries: ["US"] }, first: 1) { totalCount edges { cursor } } }');
+    expect(only.body.errors).toBeUndefined();
+    expect(only.body.data!.customers.totalCount).toBe(50);
+    expect(paged.body.data!.customers.totalCount).toBe(50);
+    expect(paged.body.data!.customers.edges).toHaveLength(1);
+    expect(only.statements).toBe(1);
+  });
+
   it('does not grow with the number of parents for customer(id) either', async () => {
     const page = await app.gql<{ customers: { edges: { node: { id: string } }[] } }>('{ customers(first: 3) { edges { node { id } } } }');
     const ids = page.body.data?.customers.edges.map((e) => e.node.id) ?? [];

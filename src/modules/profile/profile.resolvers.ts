@@ -18,7 +18,9 @@ const Query: QueryResolvers = {
     ctx.loaders.customerByExternalId.load({ source, externalId: externalId.trim() }),
   explainCustomerFilter: (_p, { filter }, ctx) => explainCustomerFilter(ctx.db, ctx.config, filter, ctx.rowScope),
   customers: async (_p, args, ctx, info) => {
-    const page = await listCustomers(ctx.db, ctx.config, { ...args, withTotalCount: selectsField(info, 'totalCount'), rowScope: ctx.rowScope });
+    const page = await listCustomers(ctx.db, ctx.config, {
+      ...args, withTotalCount: selectsField(info, 'totalCount'), withRows: selectsField(info, 'edges') || selectsField(info, 'pageInfo'), rowScope: ctx.rowScope,
+    });
     await prefetchCustomerRelations(ctx, info, ['edges', 'node'], page.edges.map((e) => e.node.id));
     return page;
   },

@@ -42,6 +42,11 @@ export interface ListCustomersArgs {
   after?: string | null;
   /** Only compute `totalCount` when the query selects it. */
   withTotalCount: boolean;
+  /**
+   * The query selects edges or pageInfo (default true). A query for `totalCount` alone runs only the
+   * count: no page is read, sorted or returned.
+   */
+  withRows?: boolean;
   /** The viewer's row scope (API keys): customers outside it do not exist for this request. */
   rowScope?: SQL | undefined;
 }
@@ -72,6 +77,9 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   if (isBehavioural(args.filter)) await assertAffordable(db, config, filterWhere);
   const where = and(filterWhere, args.rowScope);
   const search = term ? repo.customerSearch(term, normalizeEmail(term), looksLikePhone(term) ? normalizePhone(term, config.defaultPhoneRegion) : null) : null;
+  if (args.withRows === false && args.withTotalCount) {
+    return toConnection<CustomerRow>([], first, args.after, () => '', await repo.countCustomers(db, and(where, search?.where)));
+  }
   const rows = await repo.listCustomers(db, { where, search, sort, after, limit: first + 1, withTotalCount: args.withTotalCount });
   let totalCount = rows[0]?.totalCount ?? null;
   if (args.withTotalCount && totalCount === null) totalCount = await repo.countCustomers(db, and(where, search?.where));

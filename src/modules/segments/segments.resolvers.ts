@@ -32,7 +32,7 @@ const Segment: SegmentResolvers = {
   // Members are customers matching `segment: { in: [id] }`: the customer list's ordering, keyset cursors and row scope.
   members: (s, { orderBy, first, after }, ctx, info) => listCustomers(ctx.db, ctx.config, {
     filter: { segment: { in: [toGlobalId('Segment', s.id)] } }, orderBy, first, after,
-    withTotalCount: selectsField(info, 'totalCount'), rowScope: ctx.rowScope,
+    withTotalCount: selectsField(info, 'totalCount'), withRows: selectsField(info, 'edges') || selectsField(info, 'pageInfo'), rowScope: ctx.rowScope,
   }),
   membershipChanges: (s, { first, after }, ctx) => membershipChanges(ctx.db, s.id, first, after),
 };
