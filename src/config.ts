@@ -18,6 +18,7 @@ const schema = z.object({
   DATABASE_REPLICA_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  DATABASE_WORK_MEM: z.string().regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'DATABASE_WORK_MEM must be a size such as 16MB').default('16MB'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   METRICS_ENABLED: bool.default(true),
   FEDERATION: bool.default(false),
@@ -97,6 +98,12 @@ export type Config = {
   databaseConnectTimeoutMs: number;
   /** Close pooled connections idle this long (0 = never). */
   databaseIdleTimeoutMs: number;
+  /**
+   * PostgreSQL only: work_mem of the gateway's connections. PostgreSQL's 4MB default makes the sorts of
+   * BI aggregates over a large base spill to disk (measured on 1,000,000 customers: customerStats'
+   * percentile sorts wrote 29 MB of temporary files).
+   */
+  databaseWorkMem: string;
   /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
   shutdownTimeoutMs: number;
   /** Serve Prometheus metrics on GET /metrics. */
@@ -229,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseReplicaUrl: e.DATABASE_REPLICA_URL,
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     databaseIdleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
+    databaseWorkMem: e.DATABASE_WORK_MEM,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsEnabled: e.METRICS_ENABLED,
     federation: e.FEDERATION,

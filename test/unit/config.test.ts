@@ -47,6 +47,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes the connections\' work_mem as a PostgreSQL size, 16MB by default', () => {
+    expect(loadConfig({}).databaseWorkMem).toBe('16MB');
+    expect(loadConfig({ DATABASE_WORK_MEM: '64MB' }).databaseWorkMem).toBe('64MB');
+    expect(configErrorOf({ DATABASE_WORK_MEM: '64 MB; SET role postgres' }).issues[0]).toMatch(/^DATABASE_WORK_MEM/);
+  });
+
   it('turns the SQL count header off in production unless asked for', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS }).sqlCountHeader).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PRIVACY_HASH_KEY: SECRET, ENCRYPTION_KEYS: KEYS, SQL_COUNT_HEADER: 'true' }).sqlCountHeader).toBe(true);
