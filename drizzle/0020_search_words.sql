@@ -92,6 +92,17 @@ CREATE TRIGGER customers_search_update AFTER UPDATE ON customers
 CREATE TRIGGER customers_search_delete AFTER DELETE ON customers
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION c360_customers_search_delete();
 --> statement-breakpoint
+-- The search's fallback (no word of the typed text leads to a match): the whole-name trigram index.
+-- A function, so that the planner takes its result for a handful of rows: estimated from the trigram
+-- operators it is thousands, and the planner then joined every customer by hash instead of looking up
+-- the few found (measured on 1,000,000 customers: 360 ms instead of 30 ms, for a branch that did not run).
+CREATE OR REPLACE FUNCTION c360_fuzzy_name_fallback(term text) RETURNS TABLE (id uuid, score float8)
+LANGUAGE plpgsql STABLE ROWS 10 AS $$
+BEGIN
+  RETURN QUERY SELECT c.id, greatest(similarity(c.display_name, term), word_similarity(term, c.display_name))::float8
+    FROM customers c WHERE c.display_name % term OR term <% c.display_name;
+END $$;
+--> statement-breakpoint
 -- Backfill.
 INSERT INTO customer_search_words (word, customer_id, display_name)
   SELECT w, c.id, c.display_name FROM customers c CROSS JOIN LATERAL unnest(c360_name_words(c.display_name)) w;

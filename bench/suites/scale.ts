@@ -24,6 +24,8 @@ import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from '
  */
 
 const LOOKUPS = 300;
+/** Unmeasured lookups of each shape first (other customers): three per pooled connection at the default pool of 10. */
+const WARMUP = 30;
 const HEAVY_REPEATS = 3;
 
 interface Timing { samples: number[]; p50: number; p95: number; p99: number; max: number }
@@ -88,11 +90,13 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const want = (id: string) => options.scenarios.length === 0 || options.scenarios.includes(id);
   const dataset = await datasetSize(pg);
 
-  const sample = await pg<{ id: string; email: string | null; phone: string | null; name: string }[]>`
+  const picked = await pg<{ id: string; email: string | null; phone: string | null; name: string }[]>`
     SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name FROM customers
     WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
-    ORDER BY md5(id::text || 'c360-scale') LIMIT ${LOOKUPS}`;
-  if (sample.length < LOOKUPS) throw new BenchFailure(`the bench database has fewer than ${LOOKUPS} customers with email and phone: seed it first`);
+    ORDER BY md5(id::text || 'c360-scale') LIMIT ${LOOKUPS + WARMUP}`;
+  const sample = Array.from(picked).slice(0, LOOKUPS);
+  const warm = Array.from(picked).slice(LOOKUPS);
+  if (sample.length < LOOKUPS || warm.length < WARMUP) throw new BenchFailure(`the bench database has fewer than ${LOOKUPS} customers with email and phone: seed it first`);
 
   // The deadline, statement timeout and filter cost budget are lifted so that a slow scenario is
   // measured (and reported as a MISS) instead of refused: the point is to see how far off it is.
@@ -133,20 +137,29 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       log(`(${id}) gateway p50 ${fmt.ms(g.p50)} ms, ${metric} ${fmt.ms(actualMs)} ms (target <= ${limitMs} ms); baseline p50 ${fmt.ms(b.p50)} ms`);
     };
 
-    // Warm both paths (plans, prepared statements, JIT) before measuring.
-    for (const s of sample.slice(0, 20)) {
-      await gql('query($e: String) { customers(filter: { email: $e }, first: 1) { edges { node { id } } } }', { e: s.email });
-      await pg`SELECT id FROM customers WHERE email_normalized = ${s.email!}`;
-    }
-
     const LOOKUP_FIELDS = 'totalCount edges { node { id displayName email phone } }';
+    const EMAIL_QUERY = `query($e: String) { customers(filter: { email: $e }, first: 5) { ${LOOKUP_FIELDS} } }`;
+    const PHONE_QUERY = `query($p: String) { customers(filter: { phone: $p }, first: 5) { ${LOOKUP_FIELDS} } }`;
+    const FUZZY_QUERY = 'query($q: String) { customers(search: $q, first: 10) { edges { node { id displayName } } } }';
+    // Warm both paths before measuring, with the measured queries themselves on customers that are not
+    // measured: each statement is prepared per pooled connection (WARMUP covers every connection a few
+    // times over), and the gateway's code is compiled by V8 on first use. Without it the first requests
+    // of each shape land in the measured tail (seen: a 10 ms p99 on lookups whose p50 is 3 ms).
+    for (const s of warm) {
+      await gql(EMAIL_QUERY, { e: ` ${s.email!.toUpperCase()} ` });
+      await gql(PHONE_QUERY, { p: nationalForm(s.phone!) });
+      await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`;
+      await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`;
+    }
+    for (const s of warm.slice(0, 10)) await gql(FUZZY_QUERY, { q: typo(s.name) });
+
     if (want('email')) {
       log(`(email) ${LOOKUPS} exact email lookups, typed in upper case with spaces`);
       const gw: number[] = [];
       const bl: number[] = [];
       for (const s of sample) {
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
-          `query($e: String) { customers(filter: { email: $e }, first: 5) { ${LOOKUP_FIELDS} } }`, { e: ` ${s.email!.toUpperCase()} ` });
+          EMAIL_QUERY, { e: ` ${s.email!.toUpperCase()} ` });
         if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(email) ${s.email} did not find ${s.id}`);
         gw.push(r.ms);
         bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
@@ -159,7 +172,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       const bl: number[] = [];
       for (const s of sample) {
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
-          `query($p: String) { customers(filter: { phone: $p }, first: 5) { ${LOOKUP_FIELDS} } }`, { p: nationalForm(s.phone!) });
+          PHONE_QUERY, { p: nationalForm(s.phone!) });
         if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(phone) ${nationalForm(s.phone!)} did not find ${s.id}`);
         gw.push(r.ms);
         bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
@@ -175,7 +188,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       for (const s of sample.slice(0, n)) {
         const term = typo(s.name);
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
-          `query($q: String) { customers(search: $q, first: 10) { edges { node { id displayName } } } }`, { q: term });
+          FUZZY_QUERY, { q: term });
         if (r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) found++;
         gw.push(r.ms);
         bl.push((await timed(() => pg`

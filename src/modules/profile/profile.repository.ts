@@ -161,16 +161,20 @@ const EMAIL_SIMILARITY = 0.6;
 const WORD_EXPANSIONS = 8;
 const WORD_BAND = 0.3;
 
+/** pg_trgm's default thresholds of `%` (similarity) and `<%` (word similarity), which the search applies. */
+const NAME_SIMILARITY = 0.3;
+const NAME_WORD_SIMILARITY = 0.6;
+
 /**
- * Customers whose name is close to `term` (trigram similarity, or the term close to a part of the name),
- * found through the word index of drizzle/0020_search_words.sql: each typed word (of three letters or
- * more; shorter ones only when there is nothing else) is matched against the vocabulary of name words,
- * and the customers whose name contains one of the closest words are checked against the whole term,
- * from an index that carries the name (WORD_BAND). When no such customer matches (a typo in every word), the whole
- * trigram index of names is searched instead.
+ * Customers whose name is close to `term` (trigram similarity, or the term close to a part of the
+ * name), with that closeness as their score, found through the word index of
+ * drizzle/0020_search_words.sql: each typed word (of three letters or more; shorter ones only when
+ * there is nothing else) is matched against the vocabulary of name words, and the customers whose name
+ * contains one of the closest words (WORD_BAND) are scored from the index, which carries the name: no
+ * customers row is read to score a candidate. When no candidate is close enough (a typo in every
+ * word), the whole-name trigram index is searched instead (c360_fuzzy_name_fallback).
  */
-function fuzzyNameBranch(term: string): SQL {
-  const close = sql`(w.display_name % ${term} OR ${term} <% w.display_name)`;
+function fuzzyNameRows(term: string): SQL {
   return sql`(WITH typed AS (
       SELECT t FROM unnest(c360_name_words(${term})) t
       WHERE length(t) >= 3 OR NOT EXISTS (SELECT 1 FROM unnest(c360_name_words(${term})) u WHERE length(u) >= 3)
@@ -180,46 +184,46 @@ function fuzzyNameBranch(term: string): SQL {
           SELECT v.word, similarity(v.word, typed.t) AS s, max(similarity(v.word, typed.t)) OVER () AS best
           FROM search_vocabulary v WHERE v.word % typed.t) x
         WHERE x.s >= x.best - ${WORD_BAND} ORDER BY x.s DESC, x.word LIMIT ${WORD_EXPANSIONS}) e
+    ), scored AS MATERIALIZED (
+      SELECT w.customer_id AS id, similarity(w.display_name, ${term}) AS s, word_similarity(${term}, w.display_name) AS ws
+      FROM near JOIN customer_search_words w ON w.word = near.word
     ), hits AS (
-      SELECT DISTINCT w.customer_id FROM near JOIN customer_search_words w ON w.word = near.word WHERE ${close}
+      SELECT id, greatest(s, ws)::float8 AS score FROM scored WHERE s >= ${NAME_SIMILARITY} OR ws >= ${NAME_WORD_SIMILARITY}
     )
-    SELECT customer_id FROM hits
+    SELECT id, score FROM hits
     UNION ALL
-    SELECT id FROM customers WHERE (display_name % ${term} OR ${term} <% display_name) AND NOT EXISTS (SELECT 1 FROM hits))`;
+    SELECT f.id, f.score FROM c360_fuzzy_name_fallback(${term}) f WHERE NOT EXISTS (SELECT 1 FROM hits))`;
 }
 
-/** A keyword search: the rows it may match (index-driven) and how well each matches. */
-export interface CustomerSearch { where: SQL; score: SQL }
+/**
+ * A keyword search: the matching customers with their score, as a derived table to join on
+ * customers.id (`join`), and the score's column for ordering (`score`).
+ */
+export interface CustomerSearch { join: SQL; score: SQL }
 
 /**
  * Search by whatever the caller typed: exact normalized email, exact E.164 phone, exact external id,
- * or fuzzy name/email (pg_trgm). Each branch is an index lookup; their union is joined by primary key.
- * Exact hits score 2, fuzzy ones their trigram similarity (0..1).
+ * or fuzzy name/email (pg_trgm). Each branch is an index lookup that yields (id, score); a customer
+ * found by several keeps the best. Exact hits score 2, fuzzy ones their trigram similarity (0..1).
  */
 export function customerSearch(term: string, email: string | null, phone: string | null): CustomerSearch {
-  const branches: SQL[] = [sql`SELECT customer_id FROM customer_identities WHERE external_id = ${term}`];
-  if (email) branches.push(sql`SELECT id FROM customers WHERE email_normalized = ${email}`);
-  if (phone) branches.push(sql`SELECT id FROM customers WHERE phone_e164 = ${phone}`);
+  const branches: SQL[] = [sql`SELECT customer_id AS id, 2::float8 AS score FROM customer_identities WHERE external_id = ${term}`];
+  if (email) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE email_normalized = ${email}`);
+  if (phone) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE phone_e164 = ${phone}`);
   // A phone is matched exactly only; text with an @ also fuzzily against emails (typos); other text against names.
   const fuzzyNames = term.length >= 3 && !email && !phone;
   const fuzzyEmails = term.length >= 3 && !phone && term.includes('@');
   const lower = term.toLowerCase();
-  if (fuzzyNames) branches.push(fuzzyNameBranch(term));
+  if (fuzzyNames) branches.push(fuzzyNameRows(term));
   // Emails share their domains; a fuzzy email hit must be close overall, not just same-domain.
-  if (fuzzyEmails) branches.push(sql`SELECT id FROM customers WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
-  const exact = sql.join([
-    sql`EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = ${customers.id} AND ci.external_id = ${term})`,
-    ...(email ? [sql`${customers.emailNormalized} = ${email}`] : []),
-    ...(phone ? [sql`${customers.phoneE164} = ${phone}`] : []),
-  ], sql` OR `);
-  const similarity = sql.join([
-    sql`0::real`,
-    ...(fuzzyNames ? [sql`similarity(${customers.displayName}, ${term})`, sql`word_similarity(${term}, ${customers.displayName})`] : []),
-    ...(fuzzyEmails ? [sql`similarity(coalesce(${customers.emailNormalized}, ''), ${lower})`] : []),
-  ], sql`, `);
+  if (fuzzyEmails) {
+    branches.push(sql`SELECT id, similarity(email_normalized, ${lower})::float8 FROM customers
+      WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
+  }
   return {
-    where: sql`${customers.id} IN (${sql.join(branches, sql` UNION `)})`,
-    score: sql`(CASE WHEN ${exact} THEN 2::float8 ELSE greatest(${similarity})::float8 END)`,
+    join: sql`JOIN (SELECT m.id, max(m.score) AS score FROM (${sql.join(branches, sql` UNION ALL `)}) m GROUP BY m.id) customer_search
+      ON customer_search.id = ${customers.id}`,
+    score: sql`customer_search.score`,
   };
 }
 
@@ -241,7 +245,8 @@ export interface CustomerListRow { row: CustomerRow; sortValues: string[]; total
  */
 export async function listCustomers(db: Db, q: CustomerListQuery): Promise<CustomerListRow[]> {
   const cols = q.sort.map((s) => ({ ...sortColumn(s.key, q.search), direction: s.direction }));
-  const where = and(q.where, q.search?.where);
+  const where = q.where;
+  const searchJoin = q.search?.join ?? sql``;
   const keysetCond = q.after ? keysetCondition(cols, q.after) : undefined;
   const pageWhere = and(where, keysetCond);
   // Every customer has a metrics row (trigger), so the inner join keeps all of them.
@@ -250,8 +255,9 @@ export async function listCustomers(db: Db, q: CustomerListQuery): Promise<Custo
   const rows = await execRows<RawCustomer & Record<string, unknown>>(db, sql`
     SELECT ${customerColumns('customers')}
       ${sql.join(cols.map((c, i) => sql`, ${c.key} AS ${sql.raw(`"sort${i}"`)}`), sql``)}
-      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
+      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${searchJoin} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
     FROM ${customers}
+    ${searchJoin}
     ${needsMetrics ? sql`JOIN ${customerMetrics} ON ${customerMetrics.customerId} = ${customers.id}` : sql``}
     ${pageWhere ? sql`WHERE ${pageWhere}` : sql``}
     ORDER BY ${sql.join([
@@ -279,8 +285,8 @@ export async function explainFilter(db: Db, where: SQL | undefined): Promise<{ c
   return { cost: top?.['Total Cost'] ?? 0, rows: top?.['Plan Rows'] ?? 0, sql: new PgDialect().sqlToQuery(query).sql };
 }
 
-export async function countCustomers(db: Db, where: SQL | undefined): Promise<number> {
-  const [r] = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${customers} ${where ? sql`WHERE ${where}` : sql``}`);
+export async function countCustomers(db: Db, where: SQL | undefined, search?: CustomerSearch | null): Promise<number> {
+  const [r] = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${customers} ${search?.join ?? sql``} ${where ? sql`WHERE ${where}` : sql``}`);
   return Number(r?.n ?? 0);
 }
 

@@ -78,11 +78,11 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   const where = and(filterWhere, args.rowScope);
   const search = term ? repo.customerSearch(term, normalizeEmail(term), looksLikePhone(term) ? normalizePhone(term, config.defaultPhoneRegion) : null) : null;
   if (args.withRows === false && args.withTotalCount) {
-    return toConnection<CustomerRow>([], first, args.after, () => '', await repo.countCustomers(db, and(where, search?.where)));
+    return toConnection<CustomerRow>([], first, args.after, () => '', await repo.countCustomers(db, where, search));
   }
   const rows = await repo.listCustomers(db, { where, search, sort, after, limit: first + 1, withTotalCount: args.withTotalCount });
   let totalCount = rows[0]?.totalCount ?? null;
-  if (args.withTotalCount && totalCount === null) totalCount = await repo.countCustomers(db, and(where, search?.where));
+  if (args.withTotalCount && totalCount === null) totalCount = await repo.countCustomers(db, where, search);
   const cursors = new Map(rows.map((r) => [r.row, encodeCursor(cursorKind, [...r.sortValues, r.row.id])]));
   return toConnection(rows.map((r) => r.row), first, args.after, (row) => cursors.get(row) ?? '', totalCount ?? 0);
 }
