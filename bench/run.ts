@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import postgres from 'postgres';
+import { loadConfig } from '../src/config';
 import { countCustomers, ensureDatabase, migrate, openBenchDb, redact, vacuumAnalyze } from './lib/database';
 import { baseCurrency, BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY, benchDatabaseUrl, DEFAULT_BENCH_DATABASE_URL, DEFAULT_POOL_MAX } from './lib/env';
 import { log } from './lib/log';
@@ -80,7 +81,9 @@ program.action(async (raw: BenchOptions) => {
       await handle.close();
     }
 
-    pg = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    // The hand-written statements get the session settings the gateway's connections have (src/db/client.ts:
+    // work_mem, no JIT), so that a comparison measures the SQL and not the settings.
+    pg = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { work_mem: loadConfig({ DATABASE_WORK_MEM: process.env.DATABASE_WORK_MEM }).databaseWorkMem, jit: 'off' } });
     log(`suite ${suite.name}: ${suite.description}`);
     const outcome = await suite.run({ options, databaseUrl, pg, log });
     mkdirSync(RESULTS_DIR, { recursive: true });
