@@ -6,12 +6,28 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, type Executor } from '../../db/client';
+import type { Entity } from './entities';
 
 export interface RunCounters { rowsRead: number; stored: number; rejected: number }
 
 export async function createRun(db: Executor, entity: string, source: string, fileName: string): Promise<string> {
   const [row] = await execRows<{ id: string }>(db, sql`INSERT INTO import_runs (entity, source, file_name) VALUES (${entity}, ${source}, ${fileName}) RETURNING id`);
   return row!.id;
+}
+
+/** Tables each import writes, for refreshing their planner statistics while a large import runs. */
+const WRITTEN: Record<Entity, string[]> = {
+  customers: ['customers', 'customer_identities', 'customer_field_sources', 'customer_source_records', 'customer_search_words'],
+  identities: ['customer_identities'],
+  transactions: ['transactions', 'transaction_items'],
+  interactions: ['interactions'],
+  tags: ['customer_tags', 'customer_tag_events'],
+  consents: ['consents'],
+};
+
+/** ANALYZE of the tables an import of `entity` writes (names from WRITTEN only). */
+export async function analyzeWritten(db: Executor, entity: Entity): Promise<void> {
+  await db.execute(sql.raw(`ANALYZE ${WRITTEN[entity].map((t) => `"${t}"`).join(', ')}`));
 }
 
 export async function finishRun(db: Executor, runId: string, status: 'COMPLETED' | 'FAILED', c: RunCounters, summary: unknown): Promise<void> {

@@ -51,6 +51,8 @@ export interface ImportOptions {
   /** Key of the erasure blocklist hashes (resolvePrivacyHashKey). */
   privacyHashKey: string;
   onProgress?: (p: ImportProgress) => void;
+  /** Refresh the written tables' planner statistics once this many rows are stored, then at every doubling (default 10,000). */
+  statsRefreshFromRows?: number;
   /** Testing and operations: stop (as if killed) after this many committed batches. */
   stopAfterBatches?: number;
 }
@@ -113,6 +115,8 @@ export async function runImport(db: Db, opts: ImportOptions): Promise<ImportSumm
   return summary!;
 }
 
+const ANALYZE_FIRST = 10_000;
+
 async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const cols = COLUMNS[opts.entity];
@@ -148,14 +152,24 @@ async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
 
   let batch: Row<AnyClean>[] = [];
   let pending: Promise<void> | null = null;
+  // Planner statistics of the written tables, refreshed whenever the rows stored have doubled (from
+  // statsRefreshFromRows, default ANALYZE_FIRST, on): autovacuum analyzes later than a bulk load grows, and the batch statements, prepared
+  // once per connection, keep plans made for an empty table. Measured: an import of 1,000,000 customers
+  // into an empty database had its identity lookups planned as sequential scans and stopped at the
+  // statement timeout after 46 s; a few ANALYZEs of a second or less each keep them index lookups.
+  let analyzeAt = opts.statsRefreshFromRows ?? ANALYZE_FIRST;
   const flush = async () => {
     if (pending) await pending;
     pending = null;
     if (!batch.length) return;
     const rows = batch;
     batch = [];
-    const p = applyBatch(db, opts, runId, rows, dryRun, counters).then((out) => {
+    const p = applyBatch(db, opts, runId, rows, dryRun, counters).then(async (out) => {
       counters.stored += out.stored;
+      if (!dryRun && counters.stored >= analyzeAt) {
+        analyzeAt = counters.stored * 2;
+        await repo.analyzeWritten(db, opts.entity);
+      }
       totals.created += out.created;
       totals.updated += out.updated;
       for (const [k, v] of Object.entries(out.matchedBy ?? {})) totals.matchedBy[k as MatchRule] += v;

@@ -172,6 +172,14 @@ describe('statements per batch', () => {
     return file;
   };
 
+  it('refresh the written tables\' statistics as the import grows: at the first threshold, then at every doubling', async () => {
+    // 50 rows in batches of 10, from 10 rows on: ANALYZE after 10, 20 and 40 stored rows.
+    const n = await statementsOf((counted) => importFile(counted, 'customers', customersFile(50, 300), { batchSize: 10, statsRefreshFromRows: 10 }));
+    expect(n).toBe(2 + 5 * 7 + 3);
+    const [s] = await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM customers WHERE email_normalized LIKE 's3__@example.com'`);
+    expect(s!.n).toBe(50);
+  });
+
   it('do not grow with the rows of a batch: one statement per kind of change', async () => {
     // One batch of 5 new customers and one of 50: the same statements (run bookkeeping included).
     const small = await statementsOf((counted) => importFile(counted, 'customers', customersFile(5, 0), { batchSize: 100 }));
