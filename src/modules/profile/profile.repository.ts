@@ -161,7 +161,12 @@ const EMAIL_SIMILARITY = 0.6;
 const WORD_EXPANSIONS = 8;
 const WORD_BAND = 0.3;
 
-/** pg_trgm's default thresholds of `%` (similarity) and `<%` (word similarity), which the search applies. */
+/**
+ * pg_trgm's default thresholds of `%` (similarity) and `<%` (word similarity), which the search applies.
+ * The word similarity of the typed text to a name is never below their similarity (the whole name is one
+ * of the extents it maximizes over), so it is the score, and similarity is computed only for names
+ * whose word similarity lies between the two thresholds.
+ */
 const NAME_SIMILARITY = 0.3;
 const NAME_WORD_SIMILARITY = 0.6;
 
@@ -185,10 +190,11 @@ function fuzzyNameRows(term: string): SQL {
           FROM search_vocabulary v WHERE v.word % typed.t) x
         WHERE x.s >= x.best - ${WORD_BAND} ORDER BY x.s DESC, x.word LIMIT ${WORD_EXPANSIONS}) e
     ), scored AS MATERIALIZED (
-      SELECT w.customer_id AS id, similarity(w.display_name, ${term}) AS s, word_similarity(${term}, w.display_name) AS ws
+      SELECT w.customer_id AS id, w.display_name AS name, word_similarity(${term}, w.display_name) AS ws
       FROM near JOIN customer_search_words w ON w.word = near.word
     ), hits AS (
-      SELECT id, greatest(s, ws)::float8 AS score FROM scored WHERE s >= ${NAME_SIMILARITY} OR ws >= ${NAME_WORD_SIMILARITY}
+      SELECT id, ws::float8 AS score FROM scored
+      WHERE ws >= ${NAME_WORD_SIMILARITY} OR (ws >= ${NAME_SIMILARITY} AND similarity(name, ${term}) >= ${NAME_SIMILARITY})
     )
     SELECT id, score FROM hits
     UNION ALL

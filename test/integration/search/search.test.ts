@@ -94,6 +94,13 @@ describe('keyword search', () => {
     expect(await names('Zebulon Pike')).toEqual([]);
   });
 
+  it('relies on word similarity never being below similarity (the score of a fuzzy name hit)', async () => {
+    const [r] = await execRows<{ ok: boolean; n: number }>(app.db.db, sql`
+      SELECT bool_and(word_similarity(t, c.display_name) >= similarity(c.display_name, t)) AS ok, count(*)::int AS n
+      FROM customers c CROSS JOIN unnest(ARRAY['Margret Hamilton', 'Hamiltn', 'Johan Bach', 'Unrelated Persn', 'bach margaret', 'M']) t`);
+    expect(r).toEqual({ ok: true, n: 54 });
+  });
+
   it('falls back to the trigram index of whole names when no word leads to a match', async () => {
     // A vocabulary without the words (as after a concurrent rename) must not hide the customer.
     await execRows(app.db.db, sql`DELETE FROM search_vocabulary WHERE word IN ('margaret', 'margarete', 'hamilton', 'hamill')`);
