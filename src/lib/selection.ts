@@ -23,3 +23,8 @@ export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
   };
   return info.fieldNodes.some((n) => visit(n.selectionSet));
 }
+
+/** What a connection field's selection needs: the total, and rows (edges or pageInfo) at all. */
+export function connectionSelection(info: GraphQLResolveInfo): { withTotalCount: boolean; withRows: boolean } {
+  return { withTotalCount: selectsField(info, 'totalCount'), withRows: selectsField(info, 'edges') || selectsField(info, 'pageInfo') };
+}

@@ -54,15 +54,15 @@ export const transactionItems = pgTable('transaction_items', {
   check('transaction_items_quantity_chk', sql`${t.quantity} > 0`),
 ]);
 
+/** How many order times `customer_metrics.recent_orders` keeps (the migration's LIMIT). */
+export const RECENT_ORDERS_KEPT = 32;
+
 /**
  * Per-customer purchase aggregates, maintained by statement-level triggers on `transactions`
  * (drizzle/0004_customer_metrics.sql) in the same transaction as every write, whoever writes.
  * Every customer has a row (a trigger on `customers` adds it), so lists can sort by these columns
  * through their indexes.
  */
-/** How many order times `customer_metrics.recent_orders` keeps (the migration's LIMIT). */
-export const RECENT_ORDERS_KEPT = 32;
-
 export const customerMetrics = pgTable('customer_metrics', {
   customerId: uuid('customer_id').primaryKey().references(() => customers.id, { onDelete: 'cascade' }),
   orderCount: integer('order_count').notNull().default(0),

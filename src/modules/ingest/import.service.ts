@@ -153,8 +153,8 @@ async function importWith(db: Db, opts: ImportOptions): Promise<ImportSummary> {
   let batch: Row<AnyClean>[] = [];
   let pending: Promise<void> | null = null;
   // Planner statistics of the written tables, refreshed whenever the rows stored have doubled (from
-  // statsRefreshFromRows, default ANALYZE_FIRST, on): autovacuum analyzes later than a bulk load grows, and the batch statements, prepared
-  // once per connection, keep plans made for an empty table. Measured: an import of 1,000,000 customers
+  // statsRefreshFromRows, default ANALYZE_FIRST, on): autovacuum analyzes later than a bulk load grows,
+  // and the batch statements, prepared once per connection, keep plans made for an empty table. Measured: an import of 1,000,000 customers
   // into an empty database had its identity lookups planned as sequential scans and stopped at the
   // statement timeout after 46 s; a few ANALYZEs of a second or less each keep them index lookups.
   let analyzeAt = opts.statsRefreshFromRows ?? ANALYZE_FIRST;

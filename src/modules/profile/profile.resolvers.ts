@@ -3,7 +3,7 @@ import type {
 } from '../../__generated__/resolvers-types';
 import { notFound } from '../../errors';
 import { expectGlobalId, toGlobalId } from '../../lib/global-id';
-import { selectsField } from '../../lib/selection';
+import { connectionSelection } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
 import { afterCustomerWrite } from '../tags/tag-jobs.service';
@@ -18,9 +18,7 @@ const Query: QueryResolvers = {
     ctx.loaders.customerByExternalId.load({ source, externalId: externalId.trim() }),
   explainCustomerFilter: (_p, { filter }, ctx) => explainCustomerFilter(ctx.db, ctx.config, filter, ctx.rowScope),
   customers: async (_p, args, ctx, info) => {
-    const page = await listCustomers(ctx.db, ctx.config, {
-      ...args, withTotalCount: selectsField(info, 'totalCount'), withRows: selectsField(info, 'edges') || selectsField(info, 'pageInfo'), rowScope: ctx.rowScope,
-    });
+    const page = await listCustomers(ctx.db, ctx.config, { ...args, ...connectionSelection(info), rowScope: ctx.rowScope });
     await prefetchCustomerRelations(ctx, info, ['edges', 'node'], page.edges.map((e) => e.node.id));
     return page;
   },

@@ -2,7 +2,7 @@ import type {
   CustomerResolvers, MutationResolvers, QueryResolvers, Resolvers, SegmentKind, SegmentMembershipAction, SegmentResolvers,
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
-import { selectsField } from '../../lib/selection';
+import { connectionSelection } from '../../lib/selection';
 import { listCustomers } from '../profile/profile.service';
 import {
   addSegmentMembers, archiveSegment, createSegment, getSegment, listSegments, membershipChanges, refreshSegment, removeSegmentMembers,
@@ -32,7 +32,7 @@ const Segment: SegmentResolvers = {
   // Members are customers matching `segment: { in: [id] }`: the customer list's ordering, keyset cursors and row scope.
   members: (s, { orderBy, first, after }, ctx, info) => listCustomers(ctx.db, ctx.config, {
     filter: { segment: { in: [toGlobalId('Segment', s.id)] } }, orderBy, first, after,
-    withTotalCount: selectsField(info, 'totalCount'), withRows: selectsField(info, 'edges') || selectsField(info, 'pageInfo'), rowScope: ctx.rowScope,
+    ...connectionSelection(info), rowScope: ctx.rowScope,
   }),
   membershipChanges: (s, { first, after }, ctx) => membershipChanges(ctx.db, s.id, first, after),
 };
