@@ -140,6 +140,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   const keptAlive = new Set<Socket>();
   const watched = new WeakSet<Socket>();
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const startedAt = performance.now();
     const socket = req.socket;
     keptAlive.delete(socket);
     if (!watched.has(socket)) {
@@ -236,7 +237,12 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       }
       clearTimeout(timer);
       for (const [k, v] of result.headers) res.setHeader(k, v);
-      if (config.sqlCountHeader) res.setHeader('x-sql-statements', String(stats.statements));
+      if (config.sqlCountHeader) {
+        res.setHeader('x-sql-statements', String(stats.statements));
+        // Where the request's time went, for browser dev tools and the benchmarks: SQL wall time
+        // (overlapping statements add up) and the whole request up to here.
+        res.setHeader('server-timing', `sql;dur=${(stats.sqlMs ?? 0).toFixed(2)};desc="${stats.statements} statements", total;dur=${(performance.now() - startedAt).toFixed(2)}`);
+      }
       res.statusCode = result.status ?? 200;
       if (result.body.kind === 'complete') {
         res.end(result.body.string);

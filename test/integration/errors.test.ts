@@ -147,6 +147,17 @@ describe('error contract', () => {
     expect(res.headers.get('x-request-id')).toBe('my-req-1');
   });
 
+  it('reports the statement count and where the time went (SQL within total) when SQL_COUNT_HEADER is on', async () => {
+    const res = await app.gql('query ($id: ID!) { customer(id: $id) { id transactions(first: 1) { edges { node { id } } } } }', { id: customerGid });
+    expect(res.statements).toBeGreaterThanOrEqual(1);
+    const timing = res.headers.get('server-timing') ?? '';
+    const m = /^sql;dur=(\d+\.\d{2});desc="(\d+) statements", total;dur=(\d+\.\d{2})$/.exec(timing);
+    expect(m, timing).not.toBeNull();
+    expect(Number(m![2])).toBe(res.statements);
+    expect(Number(m![1])).toBeGreaterThan(0);
+    expect(Number(m![1])).toBeLessThanOrEqual(Number(m![3]));
+  });
+
   it('replaces an unsafe X-Request-Id with a generated one', async () => {
     const res = await post(app, JSON.stringify({ query: '{ viewer { id } }' }), { 'x-request-id': 'bad id <script>' });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

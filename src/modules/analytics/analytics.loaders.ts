@@ -17,14 +17,13 @@ export function timelinePageRequest(a: { first?: number | null; after?: string |
   return { page, args, argsKey: JSON.stringify(args) };
 }
 
-export function createAnalyticsLoaders(db: Db) {
-  return {
-    timelinePage: batched<TimelinePageKey, TimelineEventRow[], string>(db, 
-      (keys) => batchByArgs(keys, (ids, args) => repo.timelinePages(db, ids, args), () => []),
-      { cacheKeyFn: pagedCacheKey },
-    ),
-  };
-}
+/** The analytics loaders as factories: src/loaders.ts makes each one on its first use in a request. */
+export const analyticsLoaders = {
+  timelinePage: (db: Db) => batched<TimelinePageKey, TimelineEventRow[], string>(db, 
+    (keys) => batchByArgs(keys, (ids, args) => repo.timelinePages(db, ids, args), () => []),
+    { cacheKeyFn: pagedCacheKey },
+  ),
+};
 
 /** Look-ahead batching of the timeline (see src/lib/prefetch.ts). */
 export const analyticsRelations: CustomerRelation<Loaders>[] = [

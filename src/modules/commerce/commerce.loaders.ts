@@ -19,24 +19,23 @@ export function transactionPageRequest(a: { first?: number | null; after?: strin
   return { page, args, argsKey: JSON.stringify(args) };
 }
 
-export function createCommerceLoaders(db: Db, rowScope?: SQL) {
-  return {
-    transactionById: batched<string, TransactionRow | null>(db, async (ids) =>
-      orderByKeys(ids, await repo.transactionsByIds(db, ids, rowScope), (r) => r.id)),
-    itemsByTransactionId: batched<string, TransactionItemRow[]>(db, async (ids) =>
-      groupByKeys(ids, await repo.itemsByTransactionIds(db, ids), (r) => r.transactionId)),
-    transactionPage: batched<TransactionPageKey, repo.TransactionPageRows, string>(db, 
-      (keys) => batchByArgs(
-        keys,
-        async (ids, args) => new Map((await repo.transactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-        emptyPage,
-      ),
-      { cacheKeyFn: pagedCacheKey },
+/** The commerce loaders as factories: src/loaders.ts makes each one on its first use in a request. */
+export const commerceLoaders = {
+  transactionById: (db: Db, rowScope?: SQL) => batched<string, TransactionRow | null>(db, async (ids) =>
+    orderByKeys(ids, await repo.transactionsByIds(db, ids, rowScope), (r) => r.id)),
+  itemsByTransactionId: (db: Db) => batched<string, TransactionItemRow[]>(db, async (ids) =>
+    groupByKeys(ids, await repo.itemsByTransactionIds(db, ids), (r) => r.transactionId)),
+  transactionPage: (db: Db) => batched<TransactionPageKey, repo.TransactionPageRows, string>(db, 
+    (keys) => batchByArgs(
+      keys,
+      async (ids, args) => new Map((await repo.transactionPages(db, ids, args)).map((p) => [p.customerId, p])),
+      emptyPage,
     ),
-    metricsByCustomerId: batched<string, repo.MetricsDbRow | null>(db, async (ids) =>
-      orderByKeys(ids, await repo.metricsByCustomerIds(db, ids), (r) => r.customerId)),
-  };
-}
+    { cacheKeyFn: pagedCacheKey },
+  ),
+  metricsByCustomerId: (db: Db) => batched<string, repo.MetricsDbRow | null>(db, async (ids) =>
+    orderByKeys(ids, await repo.metricsByCustomerIds(db, ids), (r) => r.customerId)),
+};
 
 /** Look-ahead batching of the commerce relations of Customer (see src/lib/prefetch.ts). */
 export const commerceRelations: CustomerRelation<Loaders>[] = [

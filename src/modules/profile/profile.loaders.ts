@@ -6,26 +6,25 @@ import type { Loaders } from '../../loaders';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 import * as repo from './profile.repository';
 
-export function createProfileLoaders(db: Db, rowScope?: SQL) {
-  return {
-    customerById: batched<string, CustomerRow | null>(db, async (ids) =>
-      orderByKeys(ids, await repo.customersByIds(db, ids, rowScope), (r) => r.id)),
-    customerByExternalId: batched<repo.ExternalKey, CustomerRow | null, string>(db, 
-      async (keys) => orderByKeys(
-        keys.map(externalKey),
-        await repo.customersByExternalIds(db, keys, rowScope),
-        (r) => externalKey(r),
-      ),
-      { cacheKeyFn: externalKey },
+/** The profile loaders as factories: src/loaders.ts makes each one on its first use in a request. */
+export const profileLoaders = {
+  customerById: (db: Db, rowScope?: SQL) => batched<string, CustomerRow | null>(db, async (ids) =>
+    orderByKeys(ids, await repo.customersByIds(db, ids, rowScope), (r) => r.id)),
+  customerByExternalId: (db: Db, rowScope?: SQL) => batched<repo.ExternalKey, CustomerRow | null, string>(db, 
+    async (keys) => orderByKeys(
+      keys.map(externalKey),
+      await repo.customersByExternalIds(db, keys, rowScope),
+      (r) => externalKey(r),
     ),
-    identitiesByCustomerId: batched<string, IdentityRow[]>(db, async (ids) =>
-      groupByKeys(ids, await repo.identitiesByCustomerIds(db, ids), (r) => r.customerId)),
-    consentsByCustomerId: batched<string, ConsentRow[]>(db, async (ids) =>
-      groupByKeys(ids, await repo.currentConsentsByCustomerIds(db, ids), (r) => r.customerId)),
-    consentHistoryByCustomerId: batched<string, ConsentRow[]>(db, async (ids) =>
-      groupByKeys(ids, await repo.consentHistoryByCustomerIds(db, ids), (r) => r.customerId)),
-  };
-}
+    { cacheKeyFn: externalKey },
+  ),
+  identitiesByCustomerId: (db: Db) => batched<string, IdentityRow[]>(db, async (ids) =>
+    groupByKeys(ids, await repo.identitiesByCustomerIds(db, ids), (r) => r.customerId)),
+  consentsByCustomerId: (db: Db) => batched<string, ConsentRow[]>(db, async (ids) =>
+    groupByKeys(ids, await repo.currentConsentsByCustomerIds(db, ids), (r) => r.customerId)),
+  consentHistoryByCustomerId: (db: Db) => batched<string, ConsentRow[]>(db, async (ids) =>
+    groupByKeys(ids, await repo.consentHistoryByCustomerIds(db, ids), (r) => r.customerId)),
+};
 
 const externalKey = (k: repo.ExternalKey): string => JSON.stringify([k.source, k.externalId]);
 

@@ -19,20 +19,19 @@ export function interactionPageRequest(a: { first?: number | null; after?: strin
   return { page, args, argsKey: JSON.stringify(args) };
 }
 
-export function createServiceLoaders(db: Db, rowScope?: SQL) {
-  return {
-    interactionById: batched<string, InteractionRow | null>(db, async (ids) =>
-      orderByKeys(ids, await repo.interactionsByIds(db, ids, rowScope), (r) => r.id)),
-    interactionPage: batched<InteractionPageKey, repo.InteractionPageRows, string>(db, 
-      (keys) => batchByArgs(
-        keys,
-        async (ids, args) => new Map((await repo.interactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-        emptyPage,
-      ),
-      { cacheKeyFn: pagedCacheKey },
+/** The service loaders as factories: src/loaders.ts makes each one on its first use in a request. */
+export const serviceLoaders = {
+  interactionById: (db: Db, rowScope?: SQL) => batched<string, InteractionRow | null>(db, async (ids) =>
+    orderByKeys(ids, await repo.interactionsByIds(db, ids, rowScope), (r) => r.id)),
+  interactionPage: (db: Db) => batched<InteractionPageKey, repo.InteractionPageRows, string>(db, 
+    (keys) => batchByArgs(
+      keys,
+      async (ids, args) => new Map((await repo.interactionPages(db, ids, args)).map((p) => [p.customerId, p])),
+      emptyPage,
     ),
-  };
-}
+    { cacheKeyFn: pagedCacheKey },
+  ),
+};
 
 /** Look-ahead batching of the service relations of Customer (see src/lib/prefetch.ts). */
 export const serviceRelations: CustomerRelation<Loaders>[] = [
