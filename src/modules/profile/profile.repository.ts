@@ -205,7 +205,12 @@ function fuzzyNameRows(term: string): SQL {
  * A keyword search: the matching customers with their score, as a derived table to join on
  * customers.id (`join`), and the score's column for ordering (`score`).
  */
-export interface CustomerSearch { join: SQL; score: SQL }
+export interface CustomerSearch {
+  join: SQL;
+  score: SQL;
+  /** The matches themselves, (id, score) once per customer: what `join` joins as `customer_search`. */
+  matches: SQL;
+}
 
 /**
  * Search by whatever the caller typed: exact normalized email, exact E.164 phone, exact external id,
@@ -226,10 +231,11 @@ export function customerSearch(term: string, email: string | null, phone: string
     branches.push(sql`SELECT id, similarity(email_normalized, ${lower})::float8 FROM customers
       WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
   }
+  const matches = sql`SELECT m.id, max(m.score) AS score FROM (${sql.join(branches, sql` UNION ALL `)}) m GROUP BY m.id`;
   return {
-    join: sql`JOIN (SELECT m.id, max(m.score) AS score FROM (${sql.join(branches, sql` UNION ALL `)}) m GROUP BY m.id) customer_search
-      ON customer_search.id = ${customers.id}`,
+    join: sql`JOIN (${matches}) customer_search ON customer_search.id = ${customers.id}`,
     score: sql`customer_search.score`,
+    matches,
   };
 }
 
@@ -252,8 +258,21 @@ export interface CustomerListRow { row: CustomerRow; sortValues: string[]; total
 export async function listCustomers(db: Db, q: CustomerListQuery): Promise<CustomerListRow[]> {
   const cols = q.sort.map((s) => ({ ...sortColumn(s.key, q.search), direction: s.direction }));
   const where = q.where;
-  const searchJoin = q.search?.join ?? sql``;
-  const keysetCond = q.after ? keysetCondition(cols, q.after) : undefined;
+  let searchJoin = q.search?.join ?? sql``;
+  let keysetCond = q.after ? keysetCondition(cols, q.after, sql`${customers.id}`) : undefined;
+  // A plain search by relevance (no filter, no row scope): the page is the best matches, so they are
+  // ranked and cut (cursor included) before any customers row is read. Joined first, every match's
+  // row was fetched to be sorted: 350 random heap reads (30 ms) for a common name on 1M customers.
+  // Every match is a customer (the word index and identities follow customers in the same
+  // transaction), so the join keeps all of the page's rows.
+  if (q.search && !where && q.sort.length === 1 && q.sort[0]?.key === 'RELEVANCE') {
+    const dir = q.sort[0].direction === 'ASC' ? sql`ASC` : sql`DESC`;
+    const cut = q.after ? keysetCondition(cols, q.after, sql`customer_search.id`) : undefined;
+    searchJoin = sql`JOIN (SELECT customer_search.id, customer_search.score FROM (${q.search.matches}) customer_search
+      ${cut ? sql`WHERE ${cut}` : sql``} ORDER BY customer_search.score ${dir}, customer_search.id ${dir} LIMIT ${q.limit}) customer_search
+      ON customer_search.id = ${customers.id}`;
+    keysetCond = undefined;
+  }
   const pageWhere = and(where, keysetCond);
   // Every customer has a metrics row (trigger), so the inner join keeps all of them.
   const needsMetrics = q.sort.some((s) => s.key === 'TOTAL_SPENT' || s.key === 'ORDER_COUNT' || s.key === 'LAST_PURCHASE');
@@ -261,7 +280,7 @@ export async function listCustomers(db: Db, q: CustomerListQuery): Promise<Custo
   const rows = await execRows<RawCustomer & Record<string, unknown>>(db, sql`
     SELECT ${customerColumns('customers')}
       ${sql.join(cols.map((c, i) => sql`, ${c.key} AS ${sql.raw(`"sort${i}"`)}`), sql``)}
-      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${searchJoin} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
+      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${q.search?.join ?? sql``} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
     FROM ${customers}
     ${searchJoin}
     ${needsMetrics ? sql`JOIN ${customerMetrics} ON ${customerMetrics.customerId} = ${customers.id}` : sql``}
@@ -300,11 +319,11 @@ export async function countCustomers(db: Db, where: SQL | undefined, search?: Cu
  * Rows strictly after the cursor in the given order: (k1 > v1) OR (k1 = v1 AND k2 > v2) ... with the
  * id as final tie-breaker (same direction as the first key, as in ORDER BY).
  */
-function keysetCondition(cols: readonly (SortColumn & { direction: 'ASC' | 'DESC' })[], after: { values: string[]; id: string }): SQL {
+function keysetCondition(cols: readonly (SortColumn & { direction: 'ASC' | 'DESC' })[], after: { values: string[]; id: string }, idColumn: SQL): SQL {
   const terms: { col: SQL; val: SQL; dir: 'ASC' | 'DESC' }[] = cols.map((c, i) => ({
     col: c.order, val: c.value(after.values[i] ?? ''), dir: c.direction,
   }));
-  terms.push({ col: sql`${customers.id}`, val: sql`${after.id}::uuid`, dir: cols[0]?.direction ?? 'DESC' });
+  terms.push({ col: idColumn, val: sql`${after.id}::uuid`, dir: cols[0]?.direction ?? 'DESC' });
   const ors: SQL[] = [];
   for (let i = 0; i < terms.length; i++) {
     const eqs = terms.slice(0, i).map((t) => sql`${t.col} = ${t.val}`);
