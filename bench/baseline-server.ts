@@ -5,6 +5,8 @@
  *   POST /a  {"id": "<Customer global id>"}   -> {"data":{"customer":{...}}}
  *   POST /b  {"first": 50}                     -> {"data":{"customers":{...}}}
  *   POST /c  {"email": "ann@example.com"}      -> {"data":{"customers":{...}}}   (first: 1)
+ *   POST /lookup-email {"email": " ANN@example.com "}  -> the scale suite's email lookup (first: 5)
+ *   POST /lookup-phone {"phone": "(415) 555-0132"}     -> the scale suite's phone lookup (first: 5)
  *
  * Each request is ONE prepared statement that builds the whole `data` document in PostgreSQL
  * (json_build_object / json_agg over correlated, index-backed subqueries); Node only wraps the text in
@@ -22,8 +24,8 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { parseGlobalId } from '../src/lib/global-id';
-import { normalizeEmail } from '../src/lib/normalize';
-import { SQL_CUSTOMER_BY_EMAIL, SQL_CUSTOMER_BY_ID, SQL_CUSTOMER_PAGE } from './lib/baseline-sql';
+import { normalizeEmail, normalizePhone } from '../src/lib/normalize';
+import { SQL_CUSTOMER_BY_EMAIL, SQL_CUSTOMER_BY_ID, SQL_CUSTOMER_PAGE, SQL_LOOKUP_BY_EMAIL, SQL_LOOKUP_BY_PHONE } from './lib/baseline-sql';
 import { baseCurrency, benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, parsePort } from './lib/env';
 
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +60,21 @@ const ROUTES: Record<string, Route> = {
       return [1, currency, normalizeEmail(body.email)];
     },
   },
+  '/lookup-email': {
+    sql: SQL_LOOKUP_BY_EMAIL,
+    params(body) {
+      if (typeof body.email !== 'string') throw new BadRequest('email is required');
+      return [normalizeEmail(body.email)];
+    },
+  },
+  '/lookup-phone': {
+    sql: SQL_LOOKUP_BY_PHONE,
+    params(body) {
+      if (typeof body.phone !== 'string') throw new BadRequest('phone is required');
+      // The gateway's default region (DEFAULT_PHONE_REGION, US unless set).
+      return [normalizePhone(body.phone, process.env.DEFAULT_PHONE_REGION || 'US')];
+    },
+  },
 };
 
 async function main(): Promise<void> {
@@ -76,7 +93,7 @@ async function main(): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') return send(res, 200, '{"status":"ok"}', 0);
     const route = ROUTES[path];
-    if (!route || req.method !== 'POST') return send(res, 404, '{"errors":[{"message":"Not found: POST /a, /b or /c"}]}', 0);
+    if (!route || req.method !== 'POST') return send(res, 404, '{"errors":[{"message":"Not found: POST /a, /b, /c, /lookup-email or /lookup-phone"}]}', 0);
     let params: (string | number | null)[];
     try {
       const raw = await readBody(req);

@@ -118,3 +118,20 @@ function customerPage(where: string): string {
 export const SQL_CUSTOMER_PAGE = customerPage('true');
 export const SQL_CUSTOMER_BY_EMAIL = customerPage('email_normalized = $3::text');
 
+
+/**
+ * Scale suite lookups, `customers(filter: { email | phone }, first: 5) { totalCount edges { node { id displayName email phone } } }`:
+ * the same answer as one statement. $1 the normalized email or E.164 phone.
+ */
+function customerLookup(column: 'email_normalized' | 'phone_e164'): string {
+  return `
+  SELECT json_build_object('customers', json_build_object(
+    'totalCount', (SELECT count(*) FROM customers WHERE ${column} = $1::text),
+    'edges', coalesce((
+      SELECT json_agg(json_build_object('node', json_build_object('id', ${globalId('Customer', 'c.id')}, 'displayName', c.display_name, 'email', c.email, 'phone', c.phone))
+        ORDER BY c.created_at DESC, c.id DESC)
+      FROM (SELECT id, display_name, email, phone, created_at FROM customers WHERE ${column} = $1::text ORDER BY created_at DESC, id DESC LIMIT 5) c), '[]'::json)
+  ))::text AS body`;
+}
+export const SQL_LOOKUP_BY_EMAIL = customerLookup('email_normalized');
+export const SQL_LOOKUP_BY_PHONE = customerLookup('phone_e164');

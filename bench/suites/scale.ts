@@ -16,6 +16,9 @@ import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from '
  * (latency, not throughput), through the real gateway over HTTP, and the same question as one
  * hand-written statement straight on PostgreSQL (the baseline: what the database alone needs).
  * Each gateway answer is checked (the looked-up customer is found, counts equal the baseline's).
+ * The lookups have a second baseline, the same request over HTTP to the minimal endpoint of
+ * bench/baseline-server.ts (one statement, no GraphQL): the floor that HTTP, Node and the round trips
+ * set on this machine ("http floor"), measured in the same loop.
  *
  *   email    customers(filter: { email })            exact, normalized (upper case + spaces typed)
  *   phone    customers(filter: { phone })            exact E.164, typed in national format
@@ -47,6 +50,8 @@ interface ScenarioResult {
   target: { metric: 'p99' | 'p95' | 'max'; limitMs: number; actualMs: number; pass: boolean };
   /** The gateway's server-timing header: time inside the server, and its SQL wall time. */
   server?: { total: Timing; sql: Timing };
+  /** Lookups only: the same request answered by the minimal HTTP endpoint (bench/baseline-server.ts). */
+  httpBaseline?: Timing;
 }
 
 const timing = (samples: number[]): Timing => {
@@ -118,9 +123,13 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const token = await signToken(resolveAuthSettings(config), { sub: 'bench', role: 'ADMIN' }, '12h');
   log('starting gateway');
   let gateway: ServerProcess | null = null;
+  let httpBaseline: ServerProcess | null = null;
   const results: ScenarioResult[] = [];
   try {
     gateway = await startServer({ name: 'gateway', script: 'gateway-server.ts', env, log, args: ['--pool', String(options.pool)] });
+    // The lookups' second baseline: the smallest HTTP endpoint answering the same lookup with one
+    // statement (bench/baseline-server.ts): what HTTP, Node and the round trips cost on this machine.
+    httpBaseline = await startServer({ name: 'baseline', script: 'baseline-server.ts', env, log, args: ['--pool', String(options.pool)] });
     const url = `${gateway.url}/graphql`;
     // The gateway's own account of each request (server-timing): time inside the server and its SQL.
     const serverSide = new Map<string, { total: number[]; sql: number[] }>();
@@ -129,10 +138,11 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
     // objects) took ~0.5 ms per request and its garbage made the client's pauses part of the
     // gateway's tail. The time is taken from writing the request to having parsed the answer.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const target = new URL(url);
-    const post = (payload: string) => new Promise<{ status: number; text: string; serverTiming: string }>((resolve, reject) => {
+    const baselineAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (payload: string, to = url, via = agent) => new Promise<{ status: number; text: string; serverTiming: string }>((resolve, reject) => {
+      const target = new URL(to);
       const req = http.request({
-        agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
+        agent: via, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(payload) },
       }, (res) => {
         const chunks: Buffer[] = [];
@@ -159,6 +169,17 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       }
       return { ms, data: body.data };
     };
+    /** The same lookup from the minimal HTTP endpoint; checked like the gateway's answer. */
+    const viaHttpBaseline = async (route: 'lookup-email' | 'lookup-phone', variables: Record<string, string>, id: string): Promise<number> => {
+      const payload = JSON.stringify(variables);
+      const t0 = performance.now();
+      const res = await post(payload, `${httpBaseline!.url}/${route}`, baselineAgent);
+      const body = JSON.parse(res.text) as { data?: { customers: { edges: { node: { id: string } }[] } } };
+      const ms = performance.now() - t0;
+      if (!body.data?.customers.edges.some((e) => e.node.id === toGlobalId('Customer', id))) throw new BenchFailure(`(${route}) the HTTP baseline did not find ${id}: ${res.text.slice(0, 200)}`);
+      return ms;
+    };
+    const httpFloor = new Map<string, Timing>();
     const timed = async <T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> => {
       const t0 = performance.now();
       const value = await f();
@@ -170,8 +191,10 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       const actualMs = g[metric];
       const ss = serverSide.get(id);
       const server = ss ? { total: timing(ss.total), sql: timing(ss.sql) } : undefined;
-      results.push({ id, title, gateway: g, baseline: b, ratio: b.p50 / g.p50, target: { metric, limitMs, actualMs, pass: actualMs <= limitMs }, server });
+      const http = httpFloor.get(id);
+      results.push({ id, title, gateway: g, baseline: b, ratio: b.p50 / g.p50, target: { metric, limitMs, actualMs, pass: actualMs <= limitMs }, server, httpBaseline: http });
       log(`(${id}) gateway p50 ${fmt.ms(g.p50)} ms, ${metric} ${fmt.ms(actualMs)} ms (target <= ${limitMs} ms); baseline p50 ${fmt.ms(b.p50)} ms`);
+      if (http) log(`(${id}) minimal HTTP endpoint, same lookup: p50 ${fmt.ms(http.p50)} / p99 ${fmt.ms(http.p99)} ms`);
       if (server) log(`(${id}) inside the gateway: p50 ${fmt.ms(server.total.p50)} / p99 ${fmt.ms(server.total.p99)} ms, of which SQL p50 ${fmt.ms(server.sql.p50)} / p99 ${fmt.ms(server.sql.p99)} ms`);
     };
 
@@ -187,6 +210,8 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       await gql(PHONE_QUERY, { p: nationalForm(s.phone!) });
       await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`;
       await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`;
+      await viaHttpBaseline('lookup-email', { email: ` ${s.email!.toUpperCase()} ` }, s.id);
+      await viaHttpBaseline('lookup-phone', { phone: nationalForm(s.phone!) }, s.id);
     }
     for (const s of warm.slice(0, FUZZY_WARMUP)) await gql(FUZZY_QUERY, { q: typo(s.name) });
 
@@ -195,13 +220,16 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       log(`(email) ${LOOKUPS} exact email lookups, typed in upper case with spaces`);
       const gw: number[] = [];
       const bl: number[] = [];
+      const hb: number[] = [];
       for (const s of sample) {
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
           EMAIL_QUERY, { e: ` ${s.email!.toUpperCase()} ` });
+        hb.push(await viaHttpBaseline('lookup-email', { email: ` ${s.email!.toUpperCase()} ` }, s.id));
         if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(email) ${s.email} did not find ${s.id}`);
         gw.push(r.ms);
         bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
       }
+      httpFloor.set('email', timing(hb));
       add('email', 'exact email lookup', gw, bl, 'p99', 5);
     }
     if (want('phone')) {
@@ -209,13 +237,16 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       log(`(phone) ${LOOKUPS} exact phone lookups, typed in national format`);
       const gw: number[] = [];
       const bl: number[] = [];
+      const hb: number[] = [];
       for (const s of sample) {
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
           PHONE_QUERY, { p: nationalForm(s.phone!) });
+        hb.push(await viaHttpBaseline('lookup-phone', { phone: nationalForm(s.phone!) }, s.id));
         if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(phone) ${nationalForm(s.phone!)} did not find ${s.id}`);
         gw.push(r.ms);
         bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
       }
+      httpFloor.set('phone', timing(hb));
       add('phone', 'exact phone lookup', gw, bl, 'p99', 5);
     }
     if (want('fuzzy')) {
@@ -281,8 +312,10 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       add('stats', 'customerStats COUNTRY x AGE_BAND', gw, bl, 'max', 2000);
     }
     agent.destroy();
+    baselineAgent.destroy();
   } finally {
     await gateway?.stop();
+    await httpBaseline?.stop();
   }
 
   const finishedAt = new Date();
@@ -293,18 +326,20 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
     loadAverageAtStart: loadAtStart,
     dataset,
     method: 'one request at a time; gateway over HTTP (JWT ADMIN, production mode) vs the same question as one hand-written statement on the orchestrator\'s own connection',
-    scenarios: results.map(({ gateway: g, baseline: b, server, ...r }) => ({
+    scenarios: results.map(({ gateway: g, baseline: b, server, httpBaseline: h, ...r }) => ({
       ...r,
+      ...(h ? { httpBaseline: { p50: h.p50, p95: h.p95, p99: h.p99, max: h.max, n: h.samples.length } } : {}),
       ...(server ? { server: { total: { p50: server.total.p50, p95: server.total.p95, p99: server.total.p99, max: server.total.max }, sql: { p50: server.sql.p50, p95: server.sql.p95, p99: server.sql.p99, max: server.sql.max } } } : {}),
       gateway: { p50: g.p50, p95: g.p95, p99: g.p99, max: g.max, n: g.samples.length },
       baseline: { p50: b.p50, p95: b.p95, p99: b.p99, max: b.max, n: b.samples.length },
     })),
   });
-  const rows = [['scenario', 'n', 'gw p50 ms', 'gw p95 ms', 'gw p99 ms', 'gw max ms', 'sql p50 ms', 'sql/gw (p50)', 'target', 'result']];
+  const rows = [['scenario', 'n', 'gw p50 ms', 'gw p95 ms', 'gw p99 ms', 'gw max ms', 'sql p50 ms', 'sql/gw (p50)', 'http floor p50/p99', 'target', 'result']];
   for (const r of results) {
     rows.push([
       `(${r.id}) ${r.title}`, String(r.gateway.samples.length), fmt.ms(r.gateway.p50), fmt.ms(r.gateway.p95), fmt.ms(r.gateway.p99), fmt.ms(r.gateway.max),
-      fmt.ms(r.baseline.p50), fmt.ratio(r.ratio), `${r.target.metric} <= ${r.target.limitMs} ms`, r.target.pass ? 'PASS' : 'MISS',
+      fmt.ms(r.baseline.p50), fmt.ratio(r.ratio), r.httpBaseline ? `${fmt.ms(r.httpBaseline.p50)} / ${fmt.ms(r.httpBaseline.p99)}` : '-',
+      `${r.target.metric} <= ${r.target.limitMs} ms`, r.target.pass ? 'PASS' : 'MISS',
     ]);
   }
   const table = [`scale suite on ${dataset.customers.toLocaleString('en-US')} customers, ${dataset.transactions.toLocaleString('en-US')} transactions, ${dataset.interactions.toLocaleString('en-US')} interactions`, formatTable(rows)].join('\n');
