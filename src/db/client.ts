@@ -339,12 +339,17 @@ export async function execRows<T>(db: Pick<Executor, 'execute'>, query: SQL): Pr
  */
 export async function execParts(db: Pick<Executor, 'execute'>, parts: readonly SQL[]): Promise<unknown[][]> {
   if (parts.length === 0) return [];
-  const cols = parts.map((p, i) => sql`(SELECT coalesce(json_agg(${sql.raw(`q${i}`)}), '[]'::json) FROM (${p}) ${sql.raw(`q${i}`)}) AS ${sql.raw(`p${i}`)}`);
-  const [row] = await execRows<Record<string, unknown>>(db, sql`SELECT ${sql.join(cols, sql`, `)}`);
+  const [row] = await execRows<Record<string, unknown>>(db, partsStatement(parts));
   return parts.map((_, i) => {
     const v = row?.[`p${i}`];
     return (typeof v === 'string' ? JSON.parse(v) : v ?? []) as unknown[];
   });
+}
+
+/** The one statement of `execParts`: column `p<i>` holds part i's rows as a JSON array. */
+export function partsStatement(parts: readonly SQL[]): SQL {
+  const cols = parts.map((p, i) => sql`(SELECT coalesce(json_agg(${sql.raw(`q${i}`)}), '[]'::json) FROM (${p}) ${sql.raw(`q${i}`)}) AS ${sql.raw(`p${i}`)}`);
+  return sql`SELECT ${sql.join(cols, sql`, `)}`;
 }
 
 /** Timestamps come back as Date (PGlite) or text (postgres.js under Drizzle) from raw SQL. */

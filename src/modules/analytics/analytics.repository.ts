@@ -4,6 +4,7 @@ import { mapTransaction, type TxDbRow } from '../commerce/commerce.repository';
 import { mapInteraction, type IxDbRow } from '../service/service.repository';
 import { mapTagChange, type TagEventDbRow } from '../tags/tags.repository';
 import type { TimelineEventRow } from './analytics.mappers';
+import { uuidRows } from '../../lib/sql';
 
 export interface TimelineArgs {
   limit: number;
@@ -38,7 +39,7 @@ export function timelinePagesQuery(customerIds: readonly string[], args: Timelin
   };
   return sql`
     SELECT k.customer_id AS key_customer_id, e.kind, e.payload
-    FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
+    FROM ${uuidRows(customerIds, 'k', 'customer_id')}
     CROSS JOIN LATERAL (
       SELECT kind, payload FROM (
         (SELECT 'Transaction' AS kind, t.occurred_at, t.id, jsonb_build_object(

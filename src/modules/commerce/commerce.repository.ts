@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, type Db } from '../../db/client';
 import type { TransactionItemRow, TransactionRow } from './commerce.mappers';
+import { uuidIn, uuidRows } from '../../lib/sql';
 
 /** SQL of the commerce domain. Arrays in, rows out. Raw-SQL timestamps are passed as ISO strings. */
 
@@ -56,7 +57,7 @@ export function transactionPagesQuery(customerIds: readonly string[], args: Page
   const x = sql.raw('x');
   return sql`
     SELECT k.customer_id AS key_customer_id, tc.total_count, p.*
-    FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
+    FROM ${uuidRows(customerIds, 'k', 'customer_id')}
     CROSS JOIN LATERAL (
       SELECT count(*)::int AS total_count FROM transactions x WHERE x.customer_id = k.customer_id AND ${windowCond(x, args)}
     ) tc
@@ -87,7 +88,7 @@ export function mapTransactionPages(rows: readonly TransactionPageDbRow[]): Tran
 
 export async function transactionsByIds(db: Db, ids: readonly string[], rowScope?: SQL): Promise<TransactionRow[]> {
   if (ids.length === 0) return [];
-  const rows = await execRows<TxDbRow>(db, sql`SELECT ${TX_COLUMNS} FROM transactions t WHERE t.id = ANY(${sql.param([...ids])}::uuid[])
+  const rows = await execRows<TxDbRow>(db, sql`SELECT ${TX_COLUMNS} FROM transactions t WHERE ${uuidIn('t.id', ids)}
     ${rowScope ? sql`AND EXISTS (SELECT 1 FROM customers WHERE customers.id = t.customer_id AND ${rowScope})` : sql``}`);
   return rows.map(mapTransaction);
 }
@@ -97,7 +98,7 @@ export async function itemsByTransactionIds(db: Db, ids: readonly string[]): Pro
   const rows = await execRows<{ transaction_id: string; sku: string; product_name: string; category: string | null; quantity: number; unit_price: string; currency: string }>(db, sql`
     SELECT i.transaction_id, i.sku, i.product_name, i.category, i.quantity, i.unit_price::text AS unit_price, t.currency
     FROM transaction_items i JOIN transactions t ON t.customer_id = i.customer_id AND t.id = i.transaction_id
-    WHERE i.transaction_id = ANY(${sql.param([...ids])}::uuid[])
+    WHERE ${uuidIn('i.transaction_id', ids)}
     ORDER BY i.transaction_id, i.position`);
   return rows.map((r) => ({
     transactionId: r.transaction_id, sku: r.sku, productName: r.product_name, category: r.category,
@@ -127,7 +128,7 @@ export function metricsQuery(customerIds: readonly string[]): SQL {
       coalesce(round(total_spent / nullif(order_count, 0), 4), 0)::numeric(18,4)::text AS aov,
       first_purchase_at AS first_at, last_purchase_at AS last_at
     FROM customer_metrics
-    WHERE customer_id = ANY(${sql.param([...customerIds])}::uuid[])`;
+    WHERE ${uuidIn('customer_id', customerIds)}`;
 }
 
 export function mapMetrics(rows: readonly MetricsRawRow[]): MetricsDbRow[] {

@@ -3,7 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { execRows, toDate, type Db } from '../../db/client';
 import { consents, customerMetrics, customers } from '../../db/schema/index';
 import { blindIndex, decryptOnRead, encryptField } from '../../lib/crypto';
-import { tsKey } from '../../lib/sql';
+import { tsKey, uuidIn } from '../../lib/sql';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 
 /** SQL of the profile domain. Arrays in, rows out; nothing here knows GraphQL or viewers. */
@@ -63,7 +63,7 @@ export async function customersByIds(db: Db, ids: readonly string[], rowScope?: 
 
 export function customersByIdsQuery(ids: readonly string[], rowScope?: SQL): SQL {
   return sql`SELECT ${customerColumns('customers')} FROM customers
-    WHERE customers.id = ANY(${sql.param([...ids])}::uuid[])${scoped(rowScope)}`;
+    WHERE ${uuidIn('customers.id', ids)}${scoped(rowScope)}`;
 }
 
 export type { RawCustomer };
@@ -94,7 +94,7 @@ export async function identitiesByCustomerIds(db: Db, ids: readonly string[]): P
 export function identitiesByCustomerIdsQuery(ids: readonly string[]): SQL {
   return sql`
     SELECT customer_id AS "customerId", source, external_id AS "externalId" FROM customer_identities
-    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, source, external_id`;
+    WHERE ${uuidIn('customer_id', ids)} ORDER BY customer_id, source, external_id`;
 }
 
 /** Current consent per purpose: the latest decision of each (customer, purpose). */
@@ -103,7 +103,7 @@ export async function currentConsentsByCustomerIds(db: Db, ids: readonly string[
   const rows = await execRows<{ customer_id: string; purpose: string; status: string; source: string; recorded_at: unknown }>(db, sql`
     SELECT DISTINCT ON (customer_id, purpose) customer_id, purpose, status, source, recorded_at
     FROM ${consents}
-    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[])
+    WHERE ${uuidIn('customer_id', ids)}
     ORDER BY customer_id, purpose, recorded_at DESC, created_at DESC`);
   return rows.map((r) => ({
     customerId: r.customer_id, purpose: r.purpose, status: r.status, source: r.source, recordedAt: toDate(r.recorded_at),
@@ -115,7 +115,7 @@ export async function consentHistoryByCustomerIds(db: Db, ids: readonly string[]
   if (ids.length === 0) return [];
   const rows = await execRows<{ customer_id: string; purpose: string; status: string; source: string; recorded_at: unknown }>(db, sql`
     SELECT customer_id, purpose, status, source, recorded_at FROM ${consents}
-    WHERE customer_id = ANY(${sql.param([...ids])}::uuid[]) ORDER BY customer_id, recorded_at DESC, created_at DESC`);
+    WHERE ${uuidIn('customer_id', ids)} ORDER BY customer_id, recorded_at DESC, created_at DESC`);
   return rows.map((r) => ({ customerId: r.customer_id, purpose: r.purpose, status: r.status, source: r.source, recordedAt: toDate(r.recorded_at) }));
 }
 

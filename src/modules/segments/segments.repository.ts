@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, toDateOrNull, type Db, type Executor } from '../../db/client';
 import type { SegmentMembershipChangeRow, SegmentRow } from './segments.mappers';
+import { uuidIn } from '../../lib/sql';
 
 /** SQL of the segments domain. Arrays in, rows out; nothing here knows GraphQL or viewers. */
 
@@ -55,7 +56,7 @@ export async function segmentsByCustomerIds(db: Db, customerIds: readonly string
   if (customerIds.length === 0) return [];
   const rows = await execRows<RawSegment & { customer_id: string }>(db, sql`
     SELECT m.customer_id, ${columns} FROM segment_memberships m JOIN segments s ON s.id = m.segment_id
-    WHERE m.customer_id = ANY(${sql.param([...customerIds])}::uuid[]) AND s.archived_at IS NULL
+    WHERE ${uuidIn('m.customer_id', customerIds)} AND s.archived_at IS NULL
     ORDER BY m.customer_id, lower(s.name), s.id`);
   return rows.map((r) => ({ customerId: r.customer_id, segment: mapSegment(r) }));
 }

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, type Db } from '../../db/client';
 import { decryptField, decryptOnRead, encryptField } from '../../lib/crypto';
 import type { InteractionRow } from './service.mappers';
+import { uuidIn, uuidRows } from '../../lib/sql';
 
 /** SQL of the service domain. Arrays in, rows out. */
 
@@ -70,7 +71,7 @@ export function interactionPagesQuery(customerIds: readonly string[], args: Inte
   const x = sql.raw('x');
   return sql`
     SELECT k.customer_id AS key_customer_id, ic.total_count, p.*
-    FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
+    FROM ${uuidRows(customerIds, 'k', 'customer_id')}
     CROSS JOIN LATERAL (
       SELECT count(*)::int AS total_count FROM interactions x WHERE x.customer_id = k.customer_id AND ${filterCond(x, args)}
     ) ic
@@ -98,7 +99,7 @@ export function mapInteractionPages(rows: readonly InteractionPageDbRow[]): Inte
 
 export async function interactionsByIds(db: Db, ids: readonly string[], rowScope?: SQL): Promise<InteractionRow[]> {
   if (ids.length === 0) return [];
-  const rows = await execRows<IxDbRow>(db, sql`SELECT ${IX_COLUMNS} FROM interactions i WHERE i.id = ANY(${sql.param([...ids])}::uuid[])
+  const rows = await execRows<IxDbRow>(db, sql`SELECT ${IX_COLUMNS} FROM interactions i WHERE ${uuidIn('i.id', ids)}
     ${rowScope ? sql`AND EXISTS (SELECT 1 FROM customers WHERE customers.id = i.customer_id AND ${rowScope})` : sql``}`);
   return rows.map(mapInteraction);
 }

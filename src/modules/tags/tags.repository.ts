@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { execRows, toDate, toDateOrNull, type Db, type Executor } from '../../db/client';
 import { tagDefinitions, tagRules } from '../../db/schema/index';
+import { uuidIn, uuidRows } from '../../lib/sql';
 import type {
   CustomerTagRow, LifecycleChangeRow, RfmRow, TagChangeRow, TagDefinitionRow, TagRuleRow, TagRuleRunRow,
 } from './tags.mappers';
@@ -76,7 +77,7 @@ export function tagsByCustomerIdsQuery(customerIds: readonly string[]): SQL {
     SELECT ct.customer_id, ct.value, ct.source, ct.actor, ct.confidence::text AS confidence, ct.assigned_at, ct.expires_at,
       ct.rule_id, ct.rule_version, to_jsonb(d) AS tag
     FROM customer_tags ct JOIN tag_definitions d ON d.id = ct.tag_id
-    WHERE ct.customer_id = ANY(${sql.param([...customerIds])}::uuid[]) AND (ct.expires_at IS NULL OR ct.expires_at > now())
+    WHERE ${uuidIn('ct.customer_id', customerIds)} AND (ct.expires_at IS NULL OR ct.expires_at > now())
     ORDER BY ct.customer_id, d.category, d.key, ct.value_key`;
 }
 
@@ -116,7 +117,7 @@ const EVENT_COLUMNS = sql.raw(`e.id, e.customer_id, e.tag_id, e.action, e.value,
 export async function tagChangesByIds(db: Db, ids: readonly string[]): Promise<TagChangeRow[]> {
   if (ids.length === 0) return [];
   const rows = await execRows<TagEventDbRow>(db, sql`
-    SELECT ${EVENT_COLUMNS} FROM customer_tag_events e WHERE e.id = ANY(${sql.param([...ids])}::uuid[])`);
+    SELECT ${EVENT_COLUMNS} FROM customer_tag_events e WHERE ${uuidIn('e.id', ids)}`);
   return rows.map(mapTagChange);
 }
 
@@ -130,7 +131,7 @@ export async function tagHistories(db: Db, customerIds: readonly string[], args:
     ? sql`AND e.tag_id IN (SELECT d.id FROM tag_definitions d WHERE d.key = ${args.tagKey} OR d.former_keys @> ARRAY[${args.tagKey}]::text[])`
     : sql``;
   const rows = await execRows<TagEventDbRow>(db, sql`
-    SELECT x.* FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
+    SELECT x.* FROM ${uuidRows(customerIds, 'k', 'customer_id')}
     CROSS JOIN LATERAL (
       SELECT ${EVENT_COLUMNS} FROM customer_tag_events e
       WHERE e.customer_id = k.customer_id ${tagCond}
@@ -149,7 +150,7 @@ export async function lifecycleHistories(db: Db, customerIds: readonly string[],
   const out = new Map<string, LifecycleChangeRow[]>();
   if (customerIds.length === 0) return out;
   const rows = await execRows<{ id: string; customer_id: string; from_stage: string | null; to_stage: string; reason: string; occurred_at: unknown }>(db, sql`
-    SELECT x.* FROM unnest(${sql.param([...customerIds])}::uuid[]) AS k(customer_id)
+    SELECT x.* FROM ${uuidRows(customerIds, 'k', 'customer_id')}
     CROSS JOIN LATERAL (
       SELECT e.id, e.customer_id, e.from_stage, e.to_stage, e.reason, e.occurred_at FROM customer_lifecycle_events e
       WHERE e.customer_id = k.customer_id ORDER BY e.occurred_at DESC, e.id DESC LIMIT ${limit}
@@ -248,7 +249,7 @@ export async function rfmByCustomerIds(db: Db, customerIds: readonly string[]): 
     SELECT r.customer_id, r.last_purchase_at, floor(extract(epoch FROM (x.computed_at - r.last_purchase_at)) / 86400)::int AS recency_days,
       r.frequency, r.monetary::text AS monetary, r.r_score, r.f_score, r.m_score, r.segment, x.computed_at
     FROM customer_rfm r JOIN rfm_refresh x ON x.id
-    WHERE r.customer_id = ANY(${sql.param([...customerIds])}::uuid[])`);
+    WHERE ${uuidIn('r.customer_id', customerIds)}`);
   return rows.map((r) => ({
     customerId: r.customer_id, lastPurchaseAt: toDate(r.last_purchase_at), recencyDays: r.recency_days, frequency: r.frequency,
     monetary: r.monetary, rScore: r.r_score, fScore: r.f_score, mScore: r.m_score, segment: r.segment, computedAt: toDate(r.computed_at),
