@@ -2,13 +2,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { sql, type SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { Logger as DrizzleLogger } from 'drizzle-orm/logger';
 import postgres from 'postgres';
 import type { Config } from '../config';
+import { renderQuery } from './render';
 import * as schema from './schema/index';
 
 export { schema };
@@ -317,13 +317,12 @@ export function routeRequest(stats: QueryStats, route: 'primary' | 'replica'): v
  */
 type FastPath = (text: string, params: unknown[]) => Promise<unknown[]>;
 const fastPaths = new WeakMap<object, FastPath>();
-const dialect = new PgDialect();
 
 /** Rows of a raw statement. `db.execute` returns an array on postgres.js and `{ rows }` on PGlite; this is the one place that knows. */
 export async function execRows<T>(db: Pick<Executor, 'execute'>, query: SQL): Promise<T[]> {
   const fast = fastPaths.get(db);
   if (fast) {
-    const { sql: text, params } = dialect.sqlToQuery(query);
+    const { sql: text, params } = renderQuery(query);
     return (await fast(text, params)) as T[];
   }
   const res: unknown = await db.execute(query);
