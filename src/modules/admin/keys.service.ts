@@ -8,7 +8,7 @@ import { blindIndexWith, decryptWith, encryptWith, isEncrypted, keyIdOf, type Bl
  * encrypts values that are still plaintext (start-up after the migration).
  *
  * Resumable: each batch is its own statement and only rows still needing work are selected, so an
- * interrupted run picks up where it stopped. Safe next to live writes: a row is only overwritten if
+ * interrupted run picks up where it stopped (it reads the table again from its start, sequentially). Safe next to live writes: a row is only overwritten if
  * it still holds the values that were read (a concurrent update wins; the next run handles it).
  */
 
@@ -42,43 +42,67 @@ export async function countPending(db: Db, keyring: Keyring, mode: ReencryptMode
 
 export async function reencryptAll(
   db: Db, keyring: Keyring, mode: ReencryptMode,
-  opts: { batchSize?: number; onProgress?: (p: ReencryptProgress) => void } = {},
+  opts: { batchSize?: number; blocksPerScan?: number; onProgress?: (p: ReencryptProgress) => void } = {},
 ): Promise<ReencryptResult[]> {
   const batchSize = opts.batchSize ?? 1000;
+  const blocksPerScan = opts.blocksPerScan ?? 1024;
   const totals = await countPending(db, keyring, mode);
   const results: ReencryptResult[] = [];
   for (const t of TABLES) {
     const total = totals[t.table] ?? 0;
     let done = 0;
-    let lastId = '00000000-0000-0000-0000-000000000000';
     const cols = t.columns.map((c) => sql.raw(`"${c.name}"`));
     const pending = sql.join(t.columns.map((c) => needsWork(c.name, mode, keyring)), sql` OR `);
-    for (;;) {
-      const rows = await execRows<Record<string, string | null> & { id: string }>(db, sql`
-        SELECT id::text AS id, ${sql.join(cols, sql`, `)} FROM ${sql.raw(t.table)}
-        WHERE id > ${lastId}::uuid AND (${pending}) ORDER BY id LIMIT ${batchSize}`);
-      if (!rows.length) break;
-      lastId = rows[rows.length - 1]!.id;
-      const fresh = rows.map((r) => t.columns.map((c) => {
-        const v = r[c.name] ?? null;
-        if (v === null) return null;
-        if (mode === 'plaintext' && isEncrypted(v)) return v;
-        if (mode === 'rotate' && keyIdOf(v) === keyring.active) return v;
-        return encryptWith(keyring, c.column, decryptWith(keyring, c.column, v));
-      }));
-      // unnest of parallel arrays: one UPDATE per batch; the old values guard against concurrent writes.
-      await db.execute(sql`UPDATE ${sql.raw(t.table)} AS t SET ${sql.join(t.columns.map((c, i) => sql`${sql.raw(`"${c.name}"`)} = v.${sql.raw(`n${i}`)}`), sql`, `)}
-        FROM unnest(${sql.param(rows.map((r) => r.id))}::uuid[],
-          ${sql.join(t.columns.map((c) => sql`${sql.param(rows.map((r) => r[c.name] ?? null))}::text[]`), sql`, `)},
-          ${sql.join(t.columns.map((_, i) => sql`${sql.param(fresh.map((f) => f[i] ?? null))}::text[]`), sql`, `)})
-          AS v(id, ${sql.raw(t.columns.map((_, i) => `o${i}`).join(', '))}, ${sql.raw(t.columns.map((_, i) => `n${i}`).join(', '))})
-        WHERE t.id = v.id AND ${sql.join(t.columns.map((c, i) => sql`t.${sql.raw(`"${c.name}"`)} IS NOT DISTINCT FROM v.${sql.raw(`o${i}`)}`), sql` AND `)}`);
-      done += rows.length;
-      opts.onProgress?.({ table: t.table, done, total });
+    // The table is walked in physical order, a range of blocks at a time (a TID range scan: sequential
+    // reads). Walking it by id read one random heap page per row on a table larger than the cache
+    // (750 rows/s on 4.7M interactions). A rewritten row gets a new version elsewhere, which is no
+    // longer pending, so taking the range again until it has nothing left is exact. Rows added while
+    // it runs are covered by measuring the table again at the end.
+    let from = 0;
+    for (let end = await tableBlocks(db, t.table); from < end; end = Math.max(end, await tableBlocks(db, t.table))) {
+      const to = from + blocksPerScan;
+      // Within the range, after the last row taken: a row the UPDATE skipped (changed meanwhile) is
+      // left to the next run instead of being read again.
+      let after = `(${from},0)`;
+      let first = true;
+      for (;;) {
+        const rows = await execRows<Record<string, string | null> & { id: string; tid: string }>(db, sql`
+          SELECT ctid::text AS tid, id::text AS id, ${sql.join(cols, sql`, `)} FROM ${sql.raw(t.table)}
+          WHERE ${first ? sql`ctid >= ${after}::tid` : sql`ctid > ${after}::tid`} AND ctid < ${`(${to},0)`}::tid AND (${pending})
+          ORDER BY ctid LIMIT ${batchSize}`);
+        if (!rows.length) break;
+        first = false;
+        after = rows[rows.length - 1]!.tid;
+        const fresh = rows.map((r) => t.columns.map((c) => {
+          const v = r[c.name] ?? null;
+          if (v === null) return null;
+          if (mode === 'plaintext' && isEncrypted(v)) return v;
+          if (mode === 'rotate' && keyIdOf(v) === keyring.active) return v;
+          return encryptWith(keyring, c.column, decryptWith(keyring, c.column, v));
+        }));
+        // unnest of parallel arrays: one UPDATE per batch, each row found by its ctid (and id); the old
+        // values guard against concurrent writes (a row changed since it was read is left to the next run).
+        await db.execute(sql`UPDATE ${sql.raw(t.table)} AS t SET ${sql.join(t.columns.map((c, i) => sql`${sql.raw(`"${c.name}"`)} = v.${sql.raw(`n${i}`)}`), sql`, `)}
+          FROM unnest(${sql.param(rows.map((r) => r.tid))}::text[]::tid[], ${sql.param(rows.map((r) => r.id))}::uuid[],
+            ${sql.join(t.columns.map((c) => sql`${sql.param(rows.map((r) => r[c.name] ?? null))}::text[]`), sql`, `)},
+            ${sql.join(t.columns.map((_, i) => sql`${sql.param(fresh.map((f) => f[i] ?? null))}::text[]`), sql`, `)})
+            AS v(tid, id, ${sql.raw(t.columns.map((_, i) => `o${i}`).join(', '))}, ${sql.raw(t.columns.map((_, i) => `n${i}`).join(', '))})
+          WHERE t.ctid = v.tid AND t.id = v.id AND ${sql.join(t.columns.map((c, i) => sql`t.${sql.raw(`"${c.name}"`)} IS NOT DISTINCT FROM v.${sql.raw(`o${i}`)}`), sql` AND `)}`);
+        done += rows.length;
+        opts.onProgress?.({ table: t.table, done, total });
+        if (rows.length < batchSize) break;
+      }
+      from = to;
     }
     results.push({ table: t.table, rows: done });
   }
   return results;
+}
+
+/** Blocks of a table's main fork now (ranges at and beyond it are empty). */
+async function tableBlocks(db: Db, table: string): Promise<number> {
+  const [r] = await execRows<{ n: number }>(db, sql`SELECT (pg_relation_size(${table}::regclass) / current_setting('block_size')::int)::int AS n`);
+  return Number(r?.n ?? 0);
 }
 
 /**
