@@ -147,7 +147,8 @@ describe('encrypted columns through the API', () => {
     expect(midway.customers).toBe(pendingBefore.customers! - 2);
     // ...and resumed: only what is left is done.
     const progress: string[] = [];
-    const results = await reencryptAll(app.db.db, both, 'rotate', { batchSize: 3, onProgress: (p) => progress.push(`${p.table}:${p.done}/${p.total}`) });
+    // (One block per range and three rows per batch: several batches within a range, and many ranges.)
+    const results = await reencryptAll(app.db.db, both, 'rotate', { batchSize: 3, blocksPerScan: 1, onProgress: (p) => progress.push(`${p.table}:${p.done}/${p.total}`) });
     expect(results.find((r) => r.table === 'customers')!.rows).toBe(midway.customers);
     expect(progress.at(-1)).toMatch(/^interactions:(\d+)\/\1$/);
     expect(await countPending(app.db.db, both, 'rotate')).toEqual({ customers: 0, interactions: 0 });
