@@ -53,6 +53,7 @@ function renderRaw(query: SQL): RenderedQuery | null {
       if (chunk instanceof StringChunk) {
         parts.push(chunk.value.length === 1 ? chunk.value[0]! : chunk.value.join(''));
       } else if (chunk instanceof SQL) {
+        // sql`...`.inlineParams() writes values into the text: Drizzle's business.
         if ((chunk as unknown as { shouldInlineParams: boolean }).shouldInlineParams || !walk(chunk.queryChunks)) return false;
       } else if (chunk instanceof Param) {
         if (chunk.value instanceof Placeholder) return false;
@@ -88,6 +89,5 @@ function renderRaw(query: SQL): RenderedQuery | null {
     }
     return true;
   };
-  if ((query as unknown as { shouldInlineParams: boolean }).shouldInlineParams) return null;
-  return walk(query.queryChunks) ? { sql: parts.join(''), params } : null;
+  return walk([query]) ? { sql: parts.join(''), params } : null;
 }

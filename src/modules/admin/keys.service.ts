@@ -8,8 +8,9 @@ import { blindIndexWith, decryptWith, encryptWith, isEncrypted, keyIdOf, type Bl
  * encrypts values that are still plaintext (start-up after the migration).
  *
  * Resumable: each batch is its own statement and only rows still needing work are selected, so an
- * interrupted run picks up where it stopped (it reads the table again from its start, sequentially). Safe next to live writes: a row is only overwritten if
- * it still holds the values that were read (a concurrent update wins; the next run handles it).
+ * interrupted run picks up where it stopped (reading the table again from its start, sequentially).
+ * Safe next to live writes: a row is only overwritten if it still holds the values that were read (a
+ * concurrent update wins; the next run handles it).
  */
 
 interface EncryptedTable { table: string; columns: { name: string; column: EncryptedColumn }[] }
@@ -55,23 +56,21 @@ export async function reencryptAll(
     const pending = sql.join(t.columns.map((c) => needsWork(c.name, mode, keyring)), sql` OR `);
     // The table is walked in physical order, a range of blocks at a time (a TID range scan: sequential
     // reads). Walking it by id read one random heap page per row on a table larger than the cache
-    // (750 rows/s on 4.7M interactions). A rewritten row gets a new version elsewhere, which is no
-    // longer pending, so taking the range again until it has nothing left is exact. Rows added while
-    // it runs are covered by measuring the table again at the end.
+    // (800 rows/s on 4.7M interactions). Within a range, batches follow the ctid: a rewritten row's new
+    // version is no longer pending, and a row the UPDATE skipped (changed meanwhile) is left to the
+    // next run instead of being read again. Rows added while it runs are covered by measuring the
+    // table again after each range.
     let from = 0;
     for (let end = await tableBlocks(db, t.table); from < end; end = Math.max(end, await tableBlocks(db, t.table))) {
       const to = from + blocksPerScan;
-      // Within the range, after the last row taken: a row the UPDATE skipped (changed meanwhile) is
-      // left to the next run instead of being read again.
+      // Tuple offsets start at 1: "after (from,0)" is the whole first block.
       let after = `(${from},0)`;
-      let first = true;
       for (;;) {
         const rows = await execRows<Record<string, string | null> & { id: string; tid: string }>(db, sql`
           SELECT ctid::text AS tid, id::text AS id, ${sql.join(cols, sql`, `)} FROM ${sql.raw(t.table)}
-          WHERE ${first ? sql`ctid >= ${after}::tid` : sql`ctid > ${after}::tid`} AND ctid < ${`(${to},0)`}::tid AND (${pending})
+          WHERE ctid > ${after}::tid AND ctid < ${`(${to},0)`}::tid AND (${pending})
           ORDER BY ctid LIMIT ${batchSize}`);
         if (!rows.length) break;
-        first = false;
         after = rows[rows.length - 1]!.tid;
         const fresh = rows.map((r) => t.columns.map((c) => {
           const v = r[c.name] ?? null;

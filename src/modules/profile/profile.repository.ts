@@ -202,15 +202,17 @@ function fuzzyNameRows(term: string): SQL {
 }
 
 /**
- * A keyword search: the matching customers with their score, as a derived table to join on
- * customers.id (`join`), and the score's column for ordering (`score`).
+ * A keyword search: the matching customers, (id, score) once per customer (`matches`, joined on
+ * customers.id as `customer_search` by joinMatches), and the score's column for ordering (`score`).
  */
-export interface CustomerSearch {
-  join: SQL;
-  score: SQL;
-  /** The matches themselves, (id, score) once per customer: what `join` joins as `customer_search`. */
-  matches: SQL;
-}
+export interface CustomerSearch { matches: SQL; score: SQL }
+
+/** `matches` (a search's, or a ranked cut of them) joined to customers as `customer_search`. */
+const joinMatches = (matches: SQL): SQL => sql`JOIN (${matches}) customer_search ON customer_search.id = ${customers.id}`;
+
+/** The count of a list: the customers the filter keeps, among the search's matches if there is one. */
+const countQuery = (where: SQL | undefined, search: CustomerSearch | null | undefined): SQL =>
+  sql`SELECT count(*)::int FROM ${customers} ${search ? joinMatches(search.matches) : sql``} ${where ? sql`WHERE ${where}` : sql``}`;
 
 /**
  * Search by whatever the caller typed: exact normalized email, exact E.164 phone, exact external id,
@@ -231,11 +233,9 @@ export function customerSearch(term: string, email: string | null, phone: string
     branches.push(sql`SELECT id, similarity(email_normalized, ${lower})::float8 FROM customers
       WHERE email_normalized % ${lower} AND similarity(email_normalized, ${lower}) >= ${EMAIL_SIMILARITY}`);
   }
-  const matches = sql`SELECT m.id, max(m.score) AS score FROM (${sql.join(branches, sql` UNION ALL `)}) m GROUP BY m.id`;
   return {
-    join: sql`JOIN (${matches}) customer_search ON customer_search.id = ${customers.id}`,
+    matches: sql`SELECT m.id, max(m.score) AS score FROM (${sql.join(branches, sql` UNION ALL `)}) m GROUP BY m.id`,
     score: sql`customer_search.score`,
-    matches,
   };
 }
 
@@ -258,7 +258,7 @@ export interface CustomerListRow { row: CustomerRow; sortValues: string[]; total
 export async function listCustomers(db: Db, q: CustomerListQuery): Promise<CustomerListRow[]> {
   const cols = q.sort.map((s) => ({ ...sortColumn(s.key, q.search), direction: s.direction }));
   const where = q.where;
-  let searchJoin = q.search?.join ?? sql``;
+  let searchJoin = q.search ? joinMatches(q.search.matches) : sql``;
   let keysetCond = q.after ? keysetCondition(cols, q.after, sql`${customers.id}`) : undefined;
   // A plain search by relevance (no filter, no row scope): the page is the best matches, so they are
   // ranked and cut (cursor included) before any customers row is read. Joined first, every match's
@@ -268,9 +268,8 @@ export async function listCustomers(db: Db, q: CustomerListQuery): Promise<Custo
   if (q.search && !where && q.sort.length === 1 && q.sort[0]?.key === 'RELEVANCE') {
     const dir = q.sort[0].direction === 'ASC' ? sql`ASC` : sql`DESC`;
     const cut = q.after ? keysetCondition(cols, q.after, sql`customer_search.id`) : undefined;
-    searchJoin = sql`JOIN (SELECT customer_search.id, customer_search.score FROM (${q.search.matches}) customer_search
-      ${cut ? sql`WHERE ${cut}` : sql``} ORDER BY customer_search.score ${dir}, customer_search.id ${dir} LIMIT ${q.limit}) customer_search
-      ON customer_search.id = ${customers.id}`;
+    searchJoin = joinMatches(sql`SELECT customer_search.id, customer_search.score FROM (${q.search.matches}) customer_search
+      ${cut ? sql`WHERE ${cut}` : sql``} ORDER BY customer_search.score ${dir}, customer_search.id ${dir} LIMIT ${q.limit}`);
     keysetCond = undefined;
   }
   const pageWhere = and(where, keysetCond);
@@ -280,7 +279,7 @@ export async function listCustomers(db: Db, q: CustomerListQuery): Promise<Custo
   const rows = await execRows<RawCustomer & Record<string, unknown>>(db, sql`
     SELECT ${customerColumns('customers')}
       ${sql.join(cols.map((c, i) => sql`, ${c.key} AS ${sql.raw(`"sort${i}"`)}`), sql``)}
-      ${q.withTotalCount ? sql`, (SELECT count(*)::int FROM ${customers} ${q.search?.join ?? sql``} ${where ? sql`WHERE ${where}` : sql``}) AS "totalCount"` : sql``}
+      ${q.withTotalCount ? sql`, (${countQuery(where, q.search)}) AS "totalCount"` : sql``}
     FROM ${customers}
     ${searchJoin}
     ${needsMetrics ? sql`JOIN ${customerMetrics} ON ${customerMetrics.customerId} = ${customers.id}` : sql``}
@@ -311,8 +310,8 @@ export async function explainFilter(db: Db, where: SQL | undefined): Promise<{ c
 }
 
 export async function countCustomers(db: Db, where: SQL | undefined, search?: CustomerSearch | null): Promise<number> {
-  const [r] = await execRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${customers} ${search?.join ?? sql``} ${where ? sql`WHERE ${where}` : sql``}`);
-  return Number(r?.n ?? 0);
+  const [r] = await execRows<{ count: number }>(db, countQuery(where, search));
+  return Number(r?.count ?? 0);
 }
 
 /**
