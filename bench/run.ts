@@ -40,6 +40,7 @@ Database: BENCH_DATABASE_URL (default ${DEFAULT_BENCH_DATABASE_URL}); created, m
   .option('--pool <n>', 'database pool size of each server under test', positiveInt('--pool'), DEFAULT_POOL_MAX)
   .option('--no-shield', 'serve the gateway without its shield middleware (to measure what authorization costs)')
   .option('--no-privacy', 'serve the gateway without its field privacy middleware (to measure what it costs)')
+  .option('--no-floor', 'core suite: skip the stack floor (Apollo + graphql-js running the baseline SQL, bench/floor-server.ts)')
   .option('--profile', 'record a V8 CPU profile of the gateway and print where its time goes', false)
   .addHelpText('after', `
 Examples:

@@ -35,7 +35,9 @@ export interface StartOptions {
  * load generator) and waits for its ready line. Its stderr is passed through, prefixed.
  */
 export function startServer(opts: StartOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(BENCH_DIR, opts.script), ...(opts.args ?? [])], {
+  // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway process only (e.g. --trace-gc, V8 heap sizes).
+  const extra = opts.script === 'gateway-server.ts' ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean) : [];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...extra, '--import', 'tsx', path.join(BENCH_DIR, opts.script), ...(opts.args ?? [])], {
     cwd: REPO_DIR,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,10 +67,16 @@ interface ScenarioResult {
   title: string;
   gateway: TargetResult;
   baseline: TargetResult;
+  /** The stack floor (bench/floor-server.ts), when measured. */
+  floor?: TargetResult;
   /** gateway req/s / baseline req/s. */
   ratio: number;
+  /** floor req/s / baseline req/s: the ceiling of `ratio` for a gateway on Apollo + graphql-js + postgres.js. */
+  floorRatio?: number;
   compared: number;
 }
+
+type ServerName = 'gateway' | 'baseline' | 'floor';
 
 export const coreSuite: Suite = {
   name: 'core',
@@ -101,14 +107,14 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
 
   const profileDir = path.join(tmpdir(), `c360-bench-profile-${process.pid}`);
   if (options.profile) mkdirSync(profileDir, { recursive: true });
-  log(`starting gateway${options.shield ? '' : ' (shield OFF)'}${options.privacy ? '' : ' (privacy OFF)'} and baseline (pool ${options.pool} each)`);
+  log(`starting gateway${options.shield ? '' : ' (shield OFF)'}${options.privacy ? '' : ' (privacy OFF)'}, baseline${options.floor ? ' and stack floor' : ''} (pool ${options.pool} each)`);
   const servers: ServerProcess[] = [];
   const profiles: ScenarioProfile[] = [];
   const results: ScenarioResult[] = [];
   try {
     // Registered as soon as each is up, so that a failure of the other still stops it.
     const started = (p: Promise<ServerProcess>) => p.then((server) => { servers.push(server); return server; });
-    const [gateway, baseline] = await Promise.all([
+    const [gateway, baseline, floor] = await Promise.all([
       started(startServer({
         name: 'gateway', script: 'gateway-server.ts', env, log,
         args: [
@@ -119,6 +125,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
         ],
       })),
       started(startServer({ name: 'baseline', script: 'baseline-server.ts', env, log, args: ['--pool', String(options.pool)] })),
+      options.floor ? started(startServer({ name: 'floor', script: 'floor-server.ts', env, log, args: ['--pool', String(options.pool)] })) : undefined,
     ]);
 
     const gatewayTarget = (s: Scenario, variables: Record<string, unknown>[]): LoadTarget => ({
@@ -133,22 +140,31 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       headers: {},
       bodies: variables.map((v) => JSON.stringify(v)),
     });
+    // The floor takes the gateway's GraphQL requests, without a token.
+    const floorTarget = (s: Scenario, variables: Record<string, unknown>[]): LoadTarget | undefined => (floor ? {
+      origin: floor.url,
+      path: '/graphql',
+      headers: {},
+      bodies: variables.map((v) => JSON.stringify({ query: QUERIES[s.id], variables: v })),
+    } : undefined);
 
     // 1. Same answers, or no numbers at all.
     const checked = new Map<ScenarioId, { gateway: number[]; baseline: number[]; compared: number }>();
     for (const s of scenarios) {
-      const c = await verify(s, gatewayTarget(s, []), baselineTarget(s, []));
+      const c = await verify(s, gatewayTarget(s, []), baselineTarget(s, []), floorTarget(s, []));
       checked.set(s.id, c);
-      log(`(${s.id}) gateway and baseline agree on ${c.compared} requests (statements/request: gateway ${summarize(c.gateway)}, baseline ${summarize(c.baseline)})`);
+      log(`(${s.id}) gateway${floor ? ', floor' : ''} and baseline agree on ${c.compared} requests (statements/request: gateway ${summarize(c.gateway)}, baseline ${summarize(c.baseline)}${floor ? `, floor ${summarize(c.floor)}` : ''})`);
     }
 
     // 2. Load. Per scenario: both servers warmed up, then measured in alternating rounds
     //    (gateway, baseline, gateway, ...) so that a background job on the machine disturbs both alike.
     const roundSeconds = options.duration / options.rounds;
     for (const s of scenarios) {
-      const targets = [
-        { name: 'gateway' as const, target: gatewayTarget(s, s.loadVariables), server: gateway },
-        { name: 'baseline' as const, target: baselineTarget(s, s.loadVariables), server: baseline },
+      const floorLoad = floorTarget(s, s.loadVariables);
+      const targets: { name: ServerName; target: LoadTarget; server: ServerProcess }[] = [
+        { name: 'gateway', target: gatewayTarget(s, s.loadVariables), server: gateway },
+        { name: 'baseline', target: baselineTarget(s, s.loadVariables), server: baseline },
+        ...(floor && floorLoad ? [{ name: 'floor' as const, target: floorLoad, server: floor }] : []),
       ];
       if (options.warmup > 0) {
         for (const t of targets) {
@@ -156,8 +172,8 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
           await runLoad(t.target, { connections: options.concurrency, durationSeconds: options.warmup, title: `${s.id}-${t.name}-warmup` });
         }
       }
-      const samples = { gateway: [] as LoadSample[], baseline: [] as LoadSample[] };
-      const cpuParts = { gateway: [] as { usage: CpuUsage | null; seconds: number }[], baseline: [] as { usage: CpuUsage | null; seconds: number }[] };
+      const samples: Record<ServerName, LoadSample[]> = { gateway: [], baseline: [], floor: [] };
+      const cpuParts: Record<ServerName, { usage: CpuUsage | null; seconds: number }[]> = { gateway: [], baseline: [], floor: [] };
       const profileFiles: string[] = [];
       for (let round = 1; round <= options.rounds; round++) {
         for (const t of targets) {
@@ -182,15 +198,19 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       }
       const gw: TargetResult = { ...summarizeLoad(samples.gateway), cpu: mergeCpuUsage(cpuParts.gateway) };
       const bl: TargetResult = { ...summarizeLoad(samples.baseline), cpu: mergeCpuUsage(cpuParts.baseline) };
-      for (const [name, t] of [['gateway', gw], ['baseline', bl]] as const) {
+      const fl: TargetResult | undefined = samples.floor.length ? { ...summarizeLoad(samples.floor), cpu: mergeCpuUsage(cpuParts.floor) } : undefined;
+      for (const [name, t] of [['gateway', gw], ['baseline', bl], ...(fl ? [['floor', fl] as const] : [])] as const) {
         if (t.cpu && t.cpu.other > NOISY_OTHER_CORES) log(`(${s.id}) ${name}: WARNING other processes and steal used ${fmt.num(t.cpu.other, 2)} cores on average during its measurement: numbers are disturbed`);
       }
       if (profileFiles.length) {
         profiles.push({ scenario: s.id, files: profileFiles, summary: summarizeProfile(profileFiles) });
         log(`(${s.id}) gateway CPU profiles of the measured load: ${profileFiles.join(', ')}`);
       }
-      results.push({ id: s.id, title: s.title, gateway: gw, baseline: bl, ratio: gw.reqPerSec / bl.reqPerSec, compared: checked.get(s.id)?.compared ?? 0 });
-      log(`(${s.id}) gateway ${fmt.int(gw.reqPerSec)} req/s, baseline ${fmt.int(bl.reqPerSec)} req/s: ratio ${fmt.ratio(gw.reqPerSec / bl.reqPerSec)}`);
+      results.push({
+        id: s.id, title: s.title, gateway: gw, baseline: bl, ratio: gw.reqPerSec / bl.reqPerSec, compared: checked.get(s.id)?.compared ?? 0,
+        ...(fl ? { floor: fl, floorRatio: fl.reqPerSec / bl.reqPerSec } : {}),
+      });
+      log(`(${s.id}) gateway ${fmt.int(gw.reqPerSec)} req/s, baseline ${fmt.int(bl.reqPerSec)} req/s: ratio ${fmt.ratio(gw.reqPerSec / bl.reqPerSec)}${fl ? `; stack floor ${fmt.int(fl.reqPerSec)} req/s: ${fmt.ratio(fl.reqPerSec / bl.reqPerSec)} of the baseline` : ''}`);
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -217,6 +237,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       topology: 'PostgreSQL, gateway/baseline server (one Node process each, run one at a time) and the autocannon load generator (orchestrator process) share the same machine',
       gatewayMode: `NODE_ENV=production, JWT auth (ADMIN), shield ${options.shield ? 'on' : 'off'}, privacy ${options.privacy ? 'on' : 'off'}, rate limit lifted to its maximum, SQL_COUNT_HEADER=true, LOG_LEVEL=warn`,
       baseline: 'node:http + postgres.js, one prepared statement per request building the JSON in PostgreSQL (bench/baseline-server.ts)',
+      floor: 'Apollo Server 5 + graphql-js over the product SDL, root fields running the baseline statement and returning its parsed JSON to default resolvers; no auth, middleware, loaders or plugins (bench/floor-server.ts)',
     },
     dataset: { ...dataset, sampleSize: sample.length },
     scenarios: results.map((r) => ({
@@ -224,8 +245,10 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       title: r.title,
       comparedRequests: r.compared,
       ratio: r.ratio,
+      floorRatio: r.floorRatio ?? null,
       gateway: targetJson(r.gateway),
       baseline: targetJson(r.baseline),
+      floor: r.floor ? targetJson(r.floor) : null,
     })),
     targets,
     ...(profiles.length ? {
@@ -273,9 +296,9 @@ function buildScenarios(sample: Sample[], edge: { kind: string; sample: Sample }
   ];
 }
 
-/** Compares gateway and baseline `data` for every check request; throws BenchFailure on any difference. */
-async function verify(s: Scenario, gateway: LoadTarget, baseline: LoadTarget): Promise<{ gateway: number[]; baseline: number[]; compared: number }> {
-  const stmts = { gateway: [] as number[], baseline: [] as number[] };
+/** Compares gateway (and floor) `data` with the baseline's for every check request; throws BenchFailure on any difference. */
+async function verify(s: Scenario, gateway: LoadTarget, baseline: LoadTarget, floor: LoadTarget | undefined): Promise<{ gateway: number[]; baseline: number[]; floor: number[]; compared: number }> {
+  const stmts = { gateway: [] as number[], baseline: [] as number[], floor: [] as number[] };
   const problems: string[] = [];
   for (const { label, variables } of s.checkVariables) {
     const [g, b] = await Promise.all([
@@ -294,6 +317,12 @@ async function verify(s: Scenario, gateway: LoadTarget, baseline: LoadTarget): P
     }
     const diff = jsonDiff(g.body.data, b.body.data);
     if (diff.length) problems.push(`${label}: gateway vs baseline differ:\n    ${diff.join('\n    ')}`);
+    if (floor) {
+      const f = await post(floor, JSON.stringify({ query: QUERIES[s.id], variables }));
+      stmts.floor.push(f.statements);
+      const floorDiff = f.status === 200 && !f.body.errors ? jsonDiff(f.body.data, b.body.data) : [`answered ${f.status} ${JSON.stringify(f.body.errors ?? f.body).slice(0, 300)}`];
+      if (floorDiff.length) problems.push(`${label}: floor vs baseline differ:\n    ${floorDiff.join('\n    ')}`);
+    }
   }
   if (problems.length) {
     throw new BenchFailure(`(${s.id}) ${s.title}: gateway and baseline results differ in ${problems.length} of ${s.checkVariables.length} requests\n  ${problems.slice(0, 5).join('\n  ')}`);
@@ -368,10 +397,11 @@ function cpuMsPerRequest(t: TargetResult, cores: number): number {
 }
 
 function renderTable(results: ScenarioResult[], targets: TargetCheck[], concurrency: number, profiles: ScenarioProfile[]): string {
-  const rows: string[][] = [['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'stmts/req', 'KB/resp', 'CPU ms/req srv', 'CPU ms/req pg', 'other cores', 'ratio gw/bl']];
+  const rows: string[][] = [['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'stmts/req', 'KB/resp', 'CPU ms/req srv', 'CPU ms/req pg', 'other cores', 'ratio to bl']];
   for (const r of results) {
-    for (const name of ['gateway', 'baseline'] as const) {
+    for (const name of ['gateway', 'baseline', 'floor'] as const) {
       const t = r[name];
+      if (!t) continue;
       rows.push([
         name === 'gateway' ? `(${r.id}) ${r.title}` : '',
         name,
@@ -383,7 +413,7 @@ function renderTable(results: ScenarioResult[], targets: TargetCheck[], concurre
         t.cpu ? fmt.num(cpuMsPerRequest(t, t.cpu.server), 2) : 'n/a',
         t.cpu ? fmt.num(cpuMsPerRequest(t, t.cpu.postgres), 2) : 'n/a',
         t.cpu ? `${fmt.num(t.cpu.other, 2)}${t.cpu.other > NOISY_OTHER_CORES ? ' (!)' : ''}` : 'n/a',
-        name === 'gateway' ? fmt.ratio(r.ratio) : '',
+        name === 'gateway' ? fmt.ratio(r.ratio) : name === 'floor' && r.floorRatio !== undefined ? fmt.ratio(r.floorRatio) : '',
       ]);
     }
   }
@@ -393,9 +423,13 @@ function renderTable(results: ScenarioResult[], targets: TargetCheck[], concurre
     '',
     ...targets.map((t) => `target ${t.name} ${t.goal}: ${t.actual === null ? 'not measured' : t.name.startsWith('ratio') ? fmt.ratio(t.actual) : `${fmt.ms(t.actual)} ms`} ${t.pass === null ? '(n/a)' : t.pass ? 'PASS' : 'MISS'}${t.note ? ` (${t.note})` : ''}`),
   ];
-  const noisy = results.flatMap((r) => (['gateway', 'baseline'] as const).filter((n) => (r[n].cpu?.other ?? 0) > NOISY_OTHER_CORES).map((n) => `(${r.id}) ${n}`));
+  const noisy = results.flatMap((r) => (['gateway', 'baseline', 'floor'] as const).filter((n) => (r[n]?.cpu?.other ?? 0) > NOISY_OTHER_CORES).map((n) => `(${r.id}) ${n}`));
   if (noisy.length) {
     lines.push('', `(!) other processes (and hypervisor steal) used more than ${NOISY_OTHER_CORES} cores during ${noisy.join(', ')}: those numbers are disturbed; rerun on a quiet machine.`);
+  }
+  if (results.some((r) => r.floor)) {
+    lines.push('floor: Apollo Server 5 + graphql-js with the product schema running the baseline\'s statement, nothing else (bench/floor-server.ts):',
+      '  its ratio is the most any gateway on this stack could reach here.');
   }
   lines.push('CPU ms/req: CPU time of the server process (srv) and of the bench database\'s PostgreSQL processes (pg) per completed request.',
     'other cores: average cores used by unrelated processes plus hypervisor steal during the measurement.');

@@ -19,6 +19,8 @@ export interface BenchOptions {
   shield: boolean;
   /** Gateway with its field privacy middleware (the real configuration). */
   privacy: boolean;
+  /** Core suite: also measure the stack floor (bench/floor-server.ts), the ceiling of the gateway's ratio. */
+  floor: boolean;
   /** Database pool size of every server under test. */
   pool: number;
   /** Write a V8 CPU profile of the gateway and print where its time goes. */
