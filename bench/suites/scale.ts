@@ -27,7 +27,11 @@ import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from '
  *   stats    customerStats grouped by COUNTRY x AGE_BAND
  */
 
-const LOOKUPS = 300;
+/**
+ * Measured lookups per scenario. The target is a p99: with 300 samples it was the 3rd-worst request and
+ * moved by 1-2 ms between runs on the same machine; 2,000 put 20 requests above it.
+ */
+const LOOKUPS = 2000;
 /**
  * Unmeasured lookups of each shape first, on other customers. Latency is measured in the steady
  * state a running gateway is in: V8 keeps optimizing the request path over the first thousand or so
@@ -106,9 +110,15 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const dataset = await datasetSize(pg);
 
   const picked = await pg<{ id: string; email: string | null; phone: string | null; name: string }[]>`
-    SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name FROM customers
-    WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
-    ORDER BY md5(id::text || 'c360-scale') LIMIT ${LOOKUPS + WARMUP}`;
+    WITH candidate AS (
+      SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name, md5(id::text || 'c360-scale') AS h FROM customers
+      WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
+      ORDER BY h LIMIT ${2 * (LOOKUPS + WARMUP)})
+    -- A lookup asks for the first 5 matches: customers whose email or phone more than 5 share would not be found.
+    SELECT id, email, phone, name FROM candidate c
+    WHERE (SELECT count(*) FROM customers o WHERE o.email_normalized = c.email) <= 5
+      AND (SELECT count(*) FROM customers o WHERE o.phone_e164 = c.phone) <= 5
+    ORDER BY h LIMIT ${LOOKUPS + WARMUP}`;
   const sample = Array.from(picked).slice(0, LOOKUPS);
   const warm = Array.from(picked).slice(LOOKUPS);
   if (sample.length < LOOKUPS || warm.length < WARMUP) throw new BenchFailure(`the bench database has fewer than ${LOOKUPS} customers with email and phone: seed it first`);
