@@ -49,6 +49,11 @@ export interface BuildServerOptions {
   shield?: boolean;
   /** Benchmarks only: serve without the field privacy middleware. */
   privacy?: boolean;
+  /**
+   * Benchmarks only: serve without the gateway's own Apollo plugins (request log and metrics, input,
+   * introspection and suggestion guards, armor, cost budget, audit) and armor's validation rules.
+   */
+  plugins?: boolean;
   /** The database clients behind `db`, for pool metrics (PostgreSQL only). */
   handle?: Pick<DbHandle, 'pg' | 'replicaPg'>;
 }
@@ -75,7 +80,7 @@ export interface GatewayServer {
 }
 
 /** Builds the Apollo server and its HTTP front; does not listen (tests and index.ts do). */
-export async function buildServer({ config, db, logger, shield = true, privacy = true, handle }: BuildServerOptions): Promise<GatewayServer> {
+export async function buildServer({ config, db, logger, shield = true, privacy = true, plugins = true, handle }: BuildServerOptions): Promise<GatewayServer> {
   const auth = resolveAuthSettings(config);
   // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts), and key blind indexes with PRIVACY_HASH_KEY.
   configureFieldEncryption(resolveKeyring(config));
@@ -106,7 +111,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
 
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: armor.validationRules,
+    validationRules: plugins ? armor.validationRules : [],
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: config.limits.maxTokens },
     // Parsed and validated documents, by query hash; sized in MiB (each entry's JSON length).
@@ -121,13 +126,15 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
-      requestLogPlugin(logger, metrics),
-      inputGuardPlugin<Context>(),
-      introspectionGuardPlugin<Context>(),
-      suggestionGuardPlugin(),
-      ...(armor.plugins as ApolloServerPlugin<Context>[]),
-      costBudgetPlugin(schema, config),
-      auditPlugin(auditWriter),
+      ...(plugins ? [
+        requestLogPlugin(logger, metrics),
+        inputGuardPlugin<Context>(),
+        introspectionGuardPlugin<Context>(),
+        suggestionGuardPlugin(),
+        ...(armor.plugins as ApolloServerPlugin<Context>[]),
+        costBudgetPlugin(schema, config),
+        auditPlugin(auditWriter),
+      ] : []),
     ],
     formatError: (formatted, error) => formatError(formatted, error, logger, dev),
   });

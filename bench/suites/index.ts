@@ -11,6 +11,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   ingest: async () => (await import('./ingest')).ingestSuite,
   privacy: async () => (await import('./privacy')).privacySuite,
   soak: async () => (await import('./soak')).soakSuite,
+  variants: async () => (await import('./variants')).variantsSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {
