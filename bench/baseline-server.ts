@@ -19,14 +19,11 @@
  *
  * Prints `BENCH-READY {"port":..}` when listening. Reports its statement count in `x-sql-statements`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
-import postgres from 'postgres';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseGlobalId } from '../src/lib/global-id';
 import { normalizeEmail, normalizePhone } from '../src/lib/normalize';
 import { SQL_CUSTOMER_BY_EMAIL, SQL_CUSTOMER_BY_ID, SQL_CUSTOMER_PAGE, SQL_LOOKUP_BY_EMAIL, SQL_LOOKUP_BY_PHONE } from './lib/baseline-sql';
-import { baseCurrency, benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, parsePort } from './lib/env';
+import { benchServerSetup, exitOnSignals, readBody, sendJson as send, serveBench } from './lib/http';
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
@@ -78,16 +75,7 @@ const ROUTES: Record<string, Route> = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, pool: { type: 'string' } } });
-  const port = parsePort(values.port ?? process.env.BENCH_PORT, 0);
-  const poolMax = Number(values.pool ?? process.env.BENCH_POOL_MAX ?? DEFAULT_POOL_MAX);
-  const currency = baseCurrency();
-  const pg = postgres(benchDatabaseUrl(), {
-    max: poolMax,
-    prepare: true,
-    onnotice: () => {},
-    connection: { application_name: 'customer360-bench-baseline' },
-  });
+  const { port, currency, pg } = benchServerSetup('baseline');
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -114,50 +102,12 @@ async function main(): Promise<void> {
     send(res, 200, `{"data":${rows[0]?.body ?? 'null'}}`, stats.statements);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      process.stderr.write(`baseline: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-      if (!res.headersSent) send(res, 500, '{"errors":[{"message":"Internal server error"}]}', 0);
-      else res.end();
-    });
-  });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  process.stdout.write(formatReadyLine((server.address() as AddressInfo).port));
+  const server = await serveBench('baseline', port, handle);
 
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+  exitOnSignals(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await pg.end({ timeout: 5 });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
-}
-
-function send(res: ServerResponse, status: number, body: string, statements: number): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-sql-statements': String(statements),
-  });
-  res.end(body);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
   });
 }
 

@@ -13,35 +13,23 @@
  *
  * Prints `BENCH-READY {"port":..}` when listening. Reports its statement count in `x-sql-statements`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import postgres from 'postgres';
 import { parseGlobalId } from '../src/lib/global-id';
 import { normalizeEmail } from '../src/lib/normalize';
 import { loadTypeDefs } from '../src/schema';
 import { SQL_CUSTOMER_BY_EMAIL, SQL_CUSTOMER_BY_ID, SQL_CUSTOMER_PAGE } from './lib/baseline-sql';
-import { baseCurrency, benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, parsePort } from './lib/env';
+import { benchServerSetup, exitOnSignals, readBody, sendJson as send, serveBench } from './lib/http';
 
 /** Apollo hands resolvers a shallow copy of the context: the counter lives one level down. */
 interface FloorContext { stats: { statements: number } }
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, pool: { type: 'string' } } });
-const port = parsePort(values.port ?? process.env.BENCH_PORT, 0);
-const poolMax = Number(values.pool ?? process.env.BENCH_POOL_MAX ?? DEFAULT_POOL_MAX);
-const currency = baseCurrency();
-const pg = postgres(benchDatabaseUrl(), {
-  max: poolMax,
-  prepare: true,
-  onnotice: () => {},
-  connection: { application_name: 'customer360-bench-floor' },
-});
+const { port, currency, pg } = benchServerSetup('floor');
 
 /** One prepared statement whose only row is the JSON text of the root field's answer, parsed. */
 async function document(ctx: FloorContext, text: string, params: (string | number | null)[], field: 'customer' | 'customers'): Promise<unknown> {
@@ -100,49 +88,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   send(res, result.status ?? 200, result.body.kind === 'complete' ? result.body.string : '', ctx.stats.statements);
 }
 
-function send(res: ServerResponse, status: number, body: string, statements: number): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-sql-statements': String(statements),
-  });
-  res.end(body);
-}
+const server = await serveBench('floor', port, handle);
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-const server = createServer((req, res) => {
-  handle(req, res).catch((e: unknown) => {
-    process.stderr.write(`floor: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-    if (!res.headersSent) send(res, 500, '{"errors":[{"message":"Internal server error"}]}', 0);
-    else res.end();
-  });
-});
-server.keepAliveTimeout = 65_000;
-await new Promise<void>((resolve, reject) => {
-  server.once('error', reject);
-  server.listen(port, '127.0.0.1', () => resolve());
-});
-process.stdout.write(formatReadyLine((server.address() as AddressInfo).port));
-
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
+exitOnSignals(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await apollo.stop();
   await pg.end({ timeout: 5 });
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
+});

@@ -25,6 +25,7 @@ import { openDb } from '../src/db/client';
 import { createLogger } from '../src/logger';
 import { buildServer } from '../src/server';
 import { benchDatabaseUrl, DEFAULT_POOL_MAX, formatReadyLine, gatewayEnv, MEMORY_PREFIX, parsePort, PROFILE_PREFIX } from './lib/env';
+import { exitOnSignals } from './lib/http';
 
 const { values } = parseArgs({
   options: {
@@ -84,18 +85,9 @@ if (values['memory-probe']) {
   });
 }
 
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  const force = setTimeout(() => process.exit(1), 10_000);
-  force.unref();
+exitOnSignals(async () => {
   // Keep-alive connections of the load generator would hold close() open.
   server.http.closeAllConnections();
   await server.stop();
   await handle.close();
-  // A normal exit, so that --cpu-prof writes its profile.
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
+});

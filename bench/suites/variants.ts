@@ -10,6 +10,7 @@ import { buildServer, type GatewayServer } from '../../src/server';
 import { sampleCustomers } from '../lib/database';
 import { gatewayEnv } from '../lib/env';
 import { fmt, formatTable, roundNumbers } from '../lib/report';
+import { QUERIES } from './core';
 import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from './types';
 
 /**
@@ -44,14 +45,8 @@ const BATCH = 200;
 const CONCURRENCY = 8;
 const WARMUP_REQUESTS = 1500;
 
-const FIELDS = `
-  id displayName email phone lifecycleStage externalIds { source externalId }
-  tags { tag { key name category } value source assignedAt }
-  metrics { orderCount totalSpent { amount currency } averageOrderValue { amount currency } lastPurchaseAt }
-  transactions(first: 10) { totalCount edges { node { id occurredAt type amount { amount currency } items { sku quantity } } } }
-  interactions(first: 10) { edges { node { id channel type occurredAt sentiment } } }
-  timeline(first: 5) { edges { node { __typename } } }`;
-const QUERY = `query($id: ID!) { customer(id: $id) { ${FIELDS} } }`;
+/** The core suite's (a). */
+const QUERY = QUERIES.a;
 
 export const variantsSuite: Suite = {
   name: 'variants',
