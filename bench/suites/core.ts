@@ -156,8 +156,8 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       log(`(${s.id}) gateway${floor ? ', floor' : ''} and baseline agree on ${c.compared} requests (statements/request: gateway ${summarize(c.gateway)}, baseline ${summarize(c.baseline)}${floor ? `, floor ${summarize(c.floor)}` : ''})`);
     }
 
-    // 2. Load. Per scenario: both servers warmed up, then measured in alternating rounds
-    //    (gateway, baseline, gateway, ...) so that a background job on the machine disturbs both alike.
+    // 2. Load. Per scenario: every server warmed up, then measured in alternating rounds
+    //    (gateway, baseline, floor, gateway, ...) so that a background job on the machine disturbs all alike.
     const roundSeconds = options.duration / options.rounds;
     for (const s of scenarios) {
       const floorLoad = floorTarget(s, s.loadVariables);
@@ -234,7 +234,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       cpuModel: cpus()[0]?.model ?? 'unknown',
       loadAverageAtStart: loadAtStart,
       postgres: pgVersion,
-      topology: 'PostgreSQL, gateway/baseline server (one Node process each, run one at a time) and the autocannon load generator (orchestrator process) share the same machine',
+      topology: 'PostgreSQL, gateway/baseline/floor server (one Node process each, loaded one at a time) and the autocannon load generator (orchestrator process) share the same machine',
       gatewayMode: `NODE_ENV=production, JWT auth (ADMIN), shield ${options.shield ? 'on' : 'off'}, privacy ${options.privacy ? 'on' : 'off'}, rate limit lifted to its maximum, SQL_COUNT_HEADER=true, LOG_LEVEL=warn`,
       baseline: 'node:http + postgres.js, one prepared statement per request building the JSON in PostgreSQL (bench/baseline-server.ts)',
       floor: 'Apollo Server 5 + graphql-js over the product SDL, root fields running the baseline statement and returning its parsed JSON to default resolvers; no auth, middleware, loaders or plugins (bench/floor-server.ts)',
@@ -325,7 +325,7 @@ async function verify(s: Scenario, gateway: LoadTarget, baseline: LoadTarget, fl
     }
   }
   if (problems.length) {
-    throw new BenchFailure(`(${s.id}) ${s.title}: gateway and baseline results differ in ${problems.length} of ${s.checkVariables.length} requests\n  ${problems.slice(0, 5).join('\n  ')}`);
+    throw new BenchFailure(`(${s.id}) ${s.title}: results differ from the baseline's in ${problems.length} of ${s.checkVariables.length} requests\n  ${problems.slice(0, 5).join('\n  ')}`);
   }
   return { ...stmts, compared: s.checkVariables.length };
 }
