@@ -67,3 +67,16 @@ export async function batchByArgs<A, R>(
 }
 
 export const pagedCacheKey = <A>(k: PagedKey<A>): string => `${k.argsKey}|${k.customerId}`;
+
+/** The loader of a paginated child list: `batchByArgs` over `fetch`, cached per (arguments, customer). */
+export function pagedLoader<A, R>(
+  db: object,
+  fetch: (customerIds: string[], args: A) => Promise<Map<string, R>>,
+  empty: () => R,
+): DataLoader<PagedKey<A>, R, string> {
+  return batched<PagedKey<A>, R, string>(db, (keys) => batchByArgs(keys, fetch, empty), { cacheKeyFn: pagedCacheKey });
+}
+
+/** Pages of several customers -> by customer id (the shape `pagedLoader` fetches). */
+export const byCustomer = <P extends { customerId: string }>(pages: readonly P[]): Map<string, P> =>
+  new Map(pages.map((p) => [p.customerId, p]));

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../src/lib/batch';
+import { batchByArgs, byCustomer, groupByKeys, orderByKeys, pagedCacheKey, pagedLoader, type PagedKey } from '../../src/lib/batch';
 
 interface Row { id: string; v: number }
 
@@ -73,5 +73,21 @@ describe('batchByArgs', () => {
     expect(pagedCacheKey(key('c1', 10))).not.toBe(pagedCacheKey(key('c1', 5)));
     expect(pagedCacheKey(key('c1', 10))).not.toBe(pagedCacheKey(key('c2', 10)));
     expect(pagedCacheKey(key('c1', 10))).toBe(pagedCacheKey(key('c1', 10)));
+  });
+});
+
+describe('pagedLoader', () => {
+  const key = (customerId: string, limit: number): PagedKey<{ limit: number }> =>
+    ({ customerId, args: { limit }, argsKey: JSON.stringify({ limit }) });
+
+  it('loads the keys of one tick in one fetch per argument set, and serves a repeated key from its cache', async () => {
+    const fetch = vi.fn(async (ids: string[], args: { limit: number }) =>
+      byCustomer(ids.filter((id) => id !== 'c3').map((customerId) => ({ customerId, page: `${customerId}@${args.limit}` }))));
+    const loader = pagedLoader(new Object(), fetch, () => null);
+    const out = await Promise.all([loader.load(key('c1', 10)), loader.load(key('c2', 10)), loader.load(key('c3', 10)), loader.load(key('c1', 5))]);
+    expect(out.map((p) => p?.page ?? null)).toEqual(['c1@10', 'c2@10', null, 'c1@5']);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect((await loader.load(key('c2', 10)))?.page).toBe('c2@10');
+    expect(fetch).toHaveBeenCalledTimes(2);
   });
 });

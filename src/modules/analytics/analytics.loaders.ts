@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client';
-import { batched, batchByArgs, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { pagedLoader, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -19,10 +19,7 @@ export function timelinePageRequest(a: { first?: number | null; after?: string |
 
 /** The analytics loaders as factories: src/loaders.ts makes each one on its first use in a request. */
 export const analyticsLoaders = {
-  timelinePage: (db: Db) => batched<TimelinePageKey, TimelineEventRow[], string>(db, 
-    (keys) => batchByArgs(keys, (ids, args) => repo.timelinePages(db, ids, args), () => []),
-    { cacheKeyFn: pagedCacheKey },
-  ),
+  timelinePage: (db: Db) => pagedLoader<repo.TimelineArgs, TimelineEventRow[]>(db, (ids, args) => repo.timelinePages(db, ids, args), () => []),
 };
 
 /** Look-ahead batching of the timeline (see src/lib/prefetch.ts). */

@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { batched, batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, byCustomer, groupByKeys, orderByKeys, pagedLoader, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -25,14 +25,8 @@ export const commerceLoaders = {
     orderByKeys(ids, await repo.transactionsByIds(db, ids, rowScope), (r) => r.id)),
   itemsByTransactionId: (db: Db) => batched<string, TransactionItemRow[]>(db, async (ids) =>
     groupByKeys(ids, await repo.itemsByTransactionIds(db, ids), (r) => r.transactionId)),
-  transactionPage: (db: Db) => batched<TransactionPageKey, repo.TransactionPageRows, string>(db, 
-    (keys) => batchByArgs(
-      keys,
-      async (ids, args) => new Map((await repo.transactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-      emptyPage,
-    ),
-    { cacheKeyFn: pagedCacheKey },
-  ),
+  transactionPage: (db: Db) => pagedLoader<repo.PageArgs, repo.TransactionPageRows>(db,
+    async (ids, args) => byCustomer(await repo.transactionPages(db, ids, args)), emptyPage),
   metricsByCustomerId: (db: Db) => batched<string, repo.MetricsDbRow | null>(db, async (ids) =>
     orderByKeys(ids, await repo.metricsByCustomerIds(db, ids), (r) => r.customerId)),
 };
@@ -43,7 +37,7 @@ export const commerceRelations: CustomerRelation<Loaders>[] = [
     field: 'transactions',
     request: transactionPageRequest,
     query: repo.transactionPagesQuery,
-    pages: (rows) => new Map(repo.mapTransactionPages(rows as repo.TransactionPageDbRow[]).map((p) => [p.customerId, p])),
+    pages: (rows) => byCustomer(repo.mapTransactionPages(rows as repo.TransactionPageDbRow[])),
     loader: (l: Loaders) => l.transactionPage,
     empty: emptyPage,
   }),

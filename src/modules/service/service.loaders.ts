@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { batched, batchByArgs, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, byCustomer, orderByKeys, pagedLoader, type PagedKey } from '../../lib/batch';
 import { timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
@@ -23,14 +23,8 @@ export function interactionPageRequest(a: { first?: number | null; after?: strin
 export const serviceLoaders = {
   interactionById: (db: Db, rowScope?: SQL) => batched<string, InteractionRow | null>(db, async (ids) =>
     orderByKeys(ids, await repo.interactionsByIds(db, ids, rowScope), (r) => r.id)),
-  interactionPage: (db: Db) => batched<InteractionPageKey, repo.InteractionPageRows, string>(db, 
-    (keys) => batchByArgs(
-      keys,
-      async (ids, args) => new Map((await repo.interactionPages(db, ids, args)).map((p) => [p.customerId, p])),
-      emptyPage,
-    ),
-    { cacheKeyFn: pagedCacheKey },
-  ),
+  interactionPage: (db: Db) => pagedLoader<repo.InteractionPageArgs, repo.InteractionPageRows>(db,
+    async (ids, args) => byCustomer(await repo.interactionPages(db, ids, args)), emptyPage),
 };
 
 /** Look-ahead batching of the service relations of Customer (see src/lib/prefetch.ts). */
@@ -39,7 +33,7 @@ export const serviceRelations: CustomerRelation<Loaders>[] = [
     field: 'interactions',
     request: interactionPageRequest,
     query: repo.interactionPagesQuery,
-    pages: (rows) => new Map(repo.mapInteractionPages(rows as repo.InteractionPageDbRow[]).map((p) => [p.customerId, p])),
+    pages: (rows) => byCustomer(repo.mapInteractionPages(rows as repo.InteractionPageDbRow[])),
     loader: (l: Loaders) => l.interactionPage,
     empty: emptyPage,
   }),

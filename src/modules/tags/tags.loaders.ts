@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client';
-import { batched, batchByArgs, groupByKeys, orderByKeys, pagedCacheKey, type PagedKey } from '../../lib/batch';
+import { batched, groupByKeys, orderByKeys, pagedLoader, type PagedKey } from '../../lib/batch';
 import type { CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { CustomerTagRow, LifecycleChangeRow, RfmRow, TagChangeRow, TagDefinitionRow, TagRuleRow, TagRuleRunRow } from './tags.mappers';
@@ -34,14 +34,8 @@ export const tagLoaders = {
     }
     return keys.map((k) => results.get(`${k.limit}|${k.ruleId}`) ?? []);
   }, { cacheKeyFn: (k) => `${k.limit}|${k.ruleId}` }),
-  tagHistoryPage: (db: Db) => batched<TagHistoryKey, TagChangeRow[], string>(db, 
-    (keys) => batchByArgs(keys, (ids, args) => repo.tagHistories(db, ids, args), () => []),
-    { cacheKeyFn: pagedCacheKey },
-  ),
-  lifecycleHistoryPage: (db: Db) => batched<LifecycleHistoryKey, LifecycleChangeRow[], string>(db, 
-    (keys) => batchByArgs(keys, (ids, args) => repo.lifecycleHistories(db, ids, args.limit), () => []),
-    { cacheKeyFn: pagedCacheKey },
-  ),
+  tagHistoryPage: (db: Db) => pagedLoader<repo.TagHistoryArgs, TagChangeRow[]>(db, (ids, args) => repo.tagHistories(db, ids, args), () => []),
+  lifecycleHistoryPage: (db: Db) => pagedLoader<{ limit: number }, LifecycleChangeRow[]>(db, (ids, args) => repo.lifecycleHistories(db, ids, args.limit), () => []),
   rfmByCustomerId: (db: Db) => batched<string, RfmRow | null>(db, async (ids) =>
     orderByKeys(ids, await repo.rfmByCustomerIds(db, ids), (r) => r.customerId)),
 };
