@@ -21,6 +21,7 @@ const schema = z.object({
   DATABASE_WORK_MEM: z.string().regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'DATABASE_WORK_MEM must be a size such as 16MB').default('16MB'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   METRICS_ENABLED: bool.default(true),
+  IDLE_GC: bool.default(true),
   FEDERATION: bool.default(false),
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   APQ_TTL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
@@ -108,6 +109,8 @@ export type Config = {
   shutdownTimeoutMs: number;
   /** Serve Prometheus metrics on GET /metrics. */
   metricsEnabled: boolean;
+  /** Collect V8's young generation when no request is running (src/ops/idle-gc.ts). */
+  idleGc: boolean;
   /** Serve the schema as an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`). */
   federation: boolean;
   /** Persisted-operation manifest (sha256 -> document) written by `npm run persisted -- build`. */
@@ -239,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseWorkMem: e.DATABASE_WORK_MEM,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsEnabled: e.METRICS_ENABLED,
+    idleGc: e.IDLE_GC,
     federation: e.FEDERATION,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
     apqTtlSeconds: e.APQ_TTL_SECONDS,

@@ -14,6 +14,8 @@ export interface GatewayMetrics {
   /** One HTTP response of /graphql (including deadline and body errors, which never reach Apollo). */
   recordHttp(status: number): void;
   rateLimited(viewerKind: string): void;
+  /** One young-generation collection run while idle (IDLE_GC). */
+  idleCollection(): void;
   inFlight: Gauge;
   /** The Prometheus text format. */
   render(): Promise<string>;
@@ -46,6 +48,7 @@ export function createMetrics(opts: { pools: { target: 'primary' | 'replica'; pg
     name: 'c360_dataloader_batch_size', help: 'Keys per DataLoader batch', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry],
   });
   const rateLimitRejections = new Counter({ name: 'c360_rate_limit_rejections_total', help: 'Requests refused by the rate limiter', labelNames: ['viewer_kind'], registers: [registry] });
+  const idleCollections = new Counter({ name: 'c360_idle_gc_total', help: 'Young-generation collections run while no request was in flight (IDLE_GC)', registers: [registry] });
   const inFlight = new Gauge({ name: 'c360_http_requests_in_flight', help: 'HTTP requests being served', registers: [registry] });
   new Gauge({
     name: 'c360_db_pool_max', help: 'Configured pool size per database', labelNames: ['target'], registers: [registry],
@@ -98,6 +101,7 @@ export function createMetrics(opts: { pools: { target: 'primary' | 'replica'; pg
     },
     recordHttp(status) { http.inc({ status: String(status) }); },
     rateLimited(viewerKind) { rateLimitRejections.inc({ viewer_kind: viewerKind }); },
+    idleCollection() { idleCollections.inc(); },
     render: () => registry.metrics(),
   };
 }

@@ -47,6 +47,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('collects between requests (IDLE_GC) unless told not to', () => {
+    expect(loadConfig({}).idleGc).toBe(true);
+    expect(loadConfig({ IDLE_GC: 'false' }).idleGc).toBe(false);
+    expect(() => loadConfig({ IDLE_GC: 'sometimes' })).toThrow(/IDLE_GC/);
+  });
+
   it('takes the connections\' work_mem as a PostgreSQL size, 16MB by default', () => {
     expect(loadConfig({}).databaseWorkMem).toBe('16MB');
     expect(loadConfig({ DATABASE_WORK_MEM: '64MB' }).databaseWorkMem).toBe('64MB');

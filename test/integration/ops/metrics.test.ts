@@ -77,3 +77,52 @@ describe('rate-limit rejections in /metrics', () => {
     expect(text).toContain('c360_rate_limit_rejections_total{viewer_kind="user"} 2');
   });
 });
+
+/**
+ * IDLE_GC: after the last running request, a young generation at least half full is collected at
+ * once (src/ops/idle-gc.ts); /metrics counts those collections. The tests share the server's process,
+ * so they can fill the young generation themselves before sending a request.
+ */
+describe('idle collection in /metrics', () => {
+  let sink: unknown;
+  const fillYoungGeneration = async () => {
+    const { youngGenerationFill } = await import('../../../src/ops/idle-gc');
+    for (let i = 0; youngGenerationFill() < 0.7; i++) sink = { i, pad: [i, i, i, i] };
+    return sink;
+  };
+  const idleCollections = async (app: TestApp) => {
+    const text = await (await fetch(app.url.replace(/\/graphql$/, '/metrics'))).text();
+    return Number(/^c360_idle_gc_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  /** Up to five tries: the request's own allocations may make V8 scavenge first, leaving nothing to collect. */
+  const requestsWithFullYoungGeneration = async (app: TestApp) => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await fillYoungGeneration();
+      const res = await app.gql('{ viewer { kind } }');
+      expect(res.body.errors).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if ((await idleCollections(app)) > 0) return;
+    }
+  };
+
+  it('collects between requests by default', async () => {
+    const app = await startApp();
+    try {
+      expect(app.config.idleGc).toBe(true);
+      await requestsWithFullYoungGeneration(app);
+      expect(await idleCollections(app)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves collection to V8 with IDLE_GC=false', async () => {
+    const app = await startApp({ IDLE_GC: 'false' });
+    try {
+      await requestsWithFullYoungGeneration(app);
+      expect(await idleCollections(app)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
