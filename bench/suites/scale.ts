@@ -34,11 +34,15 @@ import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from '
 const LOOKUPS = 2000;
 /**
  * Unmeasured lookups of each shape first, on other customers. Latency is measured in the steady
- * state a running gateway is in: V8 keeps optimizing the request path over the first thousand or so
- * requests (seen: p99 of the same lookups 6-7 ms after 100 requests, 4.3-4.8 ms after 2,500), and
- * each statement is prepared per pooled connection.
+ * state a running gateway is in. Reaching it takes a few thousand requests, in the bare HTTP
+ * endpoint as much as in the gateway (V8's tiers and heap sizing, one prepared statement per pooled
+ * connection). Measured with 2,000 lookups of each kind after N warm-up lookups of each kind
+ * (2026-12-02, IDLE_GC off): after 600, whichever kind was measured first, email or phone, had the
+ * longer tail (gateway p95 2.2-2.5 ms against 1.3-1.8 for the kind measured second; the HTTP
+ * endpoint's p99 2.9-3.6 ms); after 2,000, and alike after 4,000, both kinds had p95 1.2-1.4 and
+ * p99 3.5-3.8 ms, the endpoint's p99 1.0-2.0 ms.
  */
-const WARMUP = 600;
+const WARMUP = 2000;
 /** Fuzzy searches before measuring (they share most of the request path with the lookups). */
 const FUZZY_WARMUP = 30;
 const HEAVY_REPEATS = 3;
