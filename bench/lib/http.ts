@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -77,4 +77,32 @@ export function benchServerSetup(name: string): { port: number; currency: string
     connection: { application_name: `customer360-bench-${name}` },
   });
   return { port, currency: baseCurrency(), pg };
+}
+
+export interface PostResult { status: number; text: string; serverTiming: string }
+
+/**
+ * A client for one-request-at-a-time latency: one kept-alive socket and node:http, not fetch (fetch's
+ * own work, WHATWG streams and header objects, took ~0.5 ms per request, and its garbage made the
+ * client's pauses part of the server's tail). Time a request from calling `post` to its resolving.
+ */
+export function latencyClient(headers: Record<string, string> = {}): { post(url: string, payload: string): Promise<PostResult>; close(): void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return {
+    post: (url, payload) => new Promise<PostResult>((resolve, reject) => {
+      const target = new URL(url);
+      const req = request({
+        agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), serverTiming: String(res.headers['server-timing'] ?? '') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    }),
+    close: () => agent.destroy(),
+  };
 }

@@ -12,6 +12,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   privacy: async () => (await import('./privacy')).privacySuite,
   soak: async () => (await import('./soak')).soakSuite,
   variants: async () => (await import('./variants')).variantsSuite,
+  lookups: async () => (await import('./lookups')).lookupsSuite,
 };
 
 export async function loadSuite(name: string): Promise<Suite> {

@@ -1,10 +1,10 @@
-import http from 'node:http';
 import { loadavg } from 'node:os';
 import { resolveAuthSettings, signToken } from '../../src/auth/token';
 import { loadConfig } from '../../src/config';
 import { toGlobalId } from '../../src/lib/global-id';
 import { datasetSize } from '../lib/database';
 import { gatewayEnv } from '../lib/env';
+import { latencyClient } from '../lib/http';
 import { percentile } from '../lib/load';
 import { fmt, formatTable, roundNumbers } from '../lib/report';
 import { startServer, type ServerProcess } from '../lib/servers';
@@ -76,11 +76,51 @@ function typo(name: string): string {
 }
 
 /** +14155550132 -> "(415) 555-0132"; other countries keep the international form with spaces. */
-function nationalForm(e164: string): string {
+export function nationalForm(e164: string): string {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
   if (m) return `(${m[1]}) ${m[2]}-${m[3]}`;
   return e164.replace(/^(\+\d{2})(\d{3})(\d+)$/, '$1 $2 $3');
 }
+
+export interface LookupCustomer { id: string; email: string; phone: string; name: string }
+
+/**
+ * `n` customers with an email and a phone, in a fixed pseudo-random order (the same ones every run).
+ * A lookup asks for the first 5 matches: customers whose email or phone more than 5 share would not
+ * be found, so they are left out.
+ */
+export async function pickLookupCustomers(pg: SuiteContext['pg'], n: number): Promise<LookupCustomer[]> {
+  const picked = await pg<LookupCustomer[]>`
+    WITH candidate AS (
+      SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name, md5(id::text || 'c360-scale') AS h FROM customers
+      WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
+      ORDER BY h LIMIT ${2 * n})
+    SELECT id, email, phone, name FROM candidate c
+    WHERE (SELECT count(*) FROM customers o WHERE o.email_normalized = c.email) <= 5
+      AND (SELECT count(*) FROM customers o WHERE o.phone_e164 = c.phone) <= 5
+    ORDER BY h LIMIT ${n}`;
+  if (picked.length < n) throw new BenchFailure(`the bench database has fewer than ${n} customers with email and phone: seed it first`);
+  return Array.from(picked);
+}
+
+const LOOKUP_FIELDS = 'totalCount edges { node { id displayName email phone } }';
+/** The two exact lookups, as the front desk types them: the email in upper case with spaces, the phone in national format. */
+export const LOOKUPS_BY = {
+  email: {
+    query: `query($e: String) { customers(filter: { email: $e }, first: 5) { ${LOOKUP_FIELDS} } }`,
+    variables: (c: LookupCustomer) => ({ e: ` ${c.email.toUpperCase()} ` }),
+    /** The same lookup for the minimal HTTP endpoint of bench/baseline-server.ts. */
+    route: 'lookup-email',
+    routeBody: (c: LookupCustomer) => ({ email: ` ${c.email.toUpperCase()} ` }),
+  },
+  phone: {
+    query: `query($p: String) { customers(filter: { phone: $p }, first: 5) { ${LOOKUP_FIELDS} } }`,
+    variables: (c: LookupCustomer) => ({ p: nationalForm(c.phone) }),
+    route: 'lookup-phone',
+    routeBody: (c: LookupCustomer) => ({ phone: nationalForm(c.phone) }),
+  },
+} as const;
+export type LookupKind = keyof typeof LOOKUPS_BY;
 
 export const FILTER = {
   and: [
@@ -113,19 +153,9 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const want = (id: string) => options.scenarios.length === 0 || options.scenarios.includes(id);
   const dataset = await datasetSize(pg);
 
-  const picked = await pg<{ id: string; email: string | null; phone: string | null; name: string }[]>`
-    WITH candidate AS (
-      SELECT id, email_normalized AS email, phone_e164 AS phone, display_name AS name, md5(id::text || 'c360-scale') AS h FROM customers
-      WHERE email_normalized IS NOT NULL AND phone_e164 IS NOT NULL
-      ORDER BY h LIMIT ${2 * (LOOKUPS + WARMUP)})
-    -- A lookup asks for the first 5 matches: customers whose email or phone more than 5 share would not be found.
-    SELECT id, email, phone, name FROM candidate c
-    WHERE (SELECT count(*) FROM customers o WHERE o.email_normalized = c.email) <= 5
-      AND (SELECT count(*) FROM customers o WHERE o.phone_e164 = c.phone) <= 5
-    ORDER BY h LIMIT ${LOOKUPS + WARMUP}`;
-  const sample = Array.from(picked).slice(0, LOOKUPS);
-  const warm = Array.from(picked).slice(LOOKUPS);
-  if (sample.length < LOOKUPS || warm.length < WARMUP) throw new BenchFailure(`the bench database has fewer than ${LOOKUPS} customers with email and phone: seed it first`);
+  const picked = await pickLookupCustomers(pg, LOOKUPS + WARMUP);
+  const sample = picked.slice(0, LOOKUPS);
+  const warm = picked.slice(LOOKUPS);
 
   // The deadline, statement timeout and filter cost budget are lifted so that a slow scenario is
   // measured (and reported as a MISS) instead of refused: the point is to see how far off it is.
@@ -148,29 +178,13 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
     // The gateway's own account of each request (server-timing): time inside the server and its SQL.
     const serverSide = new Map<string, { total: number[]; sql: number[] }>();
     let scenarioOf: string | null = null;
-    // One kept-alive socket and node:http, not fetch: fetch's own work (WHATWG streams, header
-    // objects) took ~0.5 ms per request and its garbage made the client's pauses part of the
-    // gateway's tail. The time is taken from writing the request to having parsed the answer.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const baselineAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const post = (payload: string, to = url, via = agent) => new Promise<{ status: number; text: string; serverTiming: string }>((resolve, reject) => {
-      const target = new URL(to);
-      const req = http.request({
-        agent: via, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(payload) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), serverTiming: String(res.headers['server-timing'] ?? '') }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+    // One request at a time over one kept-alive socket each (see latencyClient).
+    const client = latencyClient({ authorization: `Bearer ${token}` });
+    const baselineClient = latencyClient({ authorization: `Bearer ${token}` });
     const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<{ ms: number; data: T }> => {
       const payload = JSON.stringify({ query, variables });
       const t0 = performance.now();
-      const res = await post(payload);
+      const res = await client.post(url, payload);
       const body = JSON.parse(res.text) as { data?: T; errors?: unknown };
       const ms = performance.now() - t0;
       if (res.status !== 200 || body.errors || !body.data) throw new BenchFailure(`gateway answered ${res.status}: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
@@ -184,10 +198,12 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       return { ms, data: body.data };
     };
     /** The same lookup from the minimal HTTP endpoint; checked like the gateway's answer. */
-    const viaHttpBaseline = async (route: 'lookup-email' | 'lookup-phone', variables: Record<string, string>, id: string): Promise<number> => {
-      const payload = JSON.stringify(variables);
+    const viaHttpBaseline = async (kind: LookupKind, c: LookupCustomer): Promise<number> => {
+      const { route, routeBody } = LOOKUPS_BY[kind];
+      const id = c.id;
+      const payload = JSON.stringify(routeBody(c));
       const t0 = performance.now();
-      const res = await post(payload, `${httpBaseline!.url}/${route}`, baselineAgent);
+      const res = await baselineClient.post(`${httpBaseline!.url}/${route}`, payload);
       const body = JSON.parse(res.text) as { data?: { customers: { edges: { node: { id: string } }[] } } };
       const ms = performance.now() - t0;
       if (!body.data?.customers.edges.some((e) => e.node.id === toGlobalId('Customer', id))) throw new BenchFailure(`(${route}) the HTTP baseline did not find ${id}: ${res.text.slice(0, 200)}`);
@@ -212,56 +228,38 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       if (server) log(`(${id}) inside the gateway: p50 ${fmt.ms(server.total.p50)} / p99 ${fmt.ms(server.total.p99)} ms, of which SQL p50 ${fmt.ms(server.sql.p50)} / p99 ${fmt.ms(server.sql.p99)} ms`);
     };
 
-    const LOOKUP_FIELDS = 'totalCount edges { node { id displayName email phone } }';
-    const EMAIL_QUERY = `query($e: String) { customers(filter: { email: $e }, first: 5) { ${LOOKUP_FIELDS} } }`;
-    const PHONE_QUERY = `query($p: String) { customers(filter: { phone: $p }, first: 5) { ${LOOKUP_FIELDS} } }`;
     const FUZZY_QUERY = 'query($q: String) { customers(search: $q, first: 10) { edges { node { id displayName } } } }';
+    const lookupSql = (kind: LookupKind, c: LookupCustomer) => (kind === 'email'
+      ? pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${c.email} ORDER BY created_at DESC, id DESC LIMIT 6`
+      : pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${c.phone} ORDER BY created_at DESC, id DESC LIMIT 6`);
     // Warm both paths before measuring, with the measured queries themselves on customers that are not
     // measured (see WARMUP). Without it the first requests of each shape land in the measured tail.
     log(`warming up: ${WARMUP} lookups by email and by phone, ${FUZZY_WARMUP} fuzzy searches, on other customers`);
-    for (const s of warm) {
-      await gql(EMAIL_QUERY, { e: ` ${s.email!.toUpperCase()} ` });
-      await gql(PHONE_QUERY, { p: nationalForm(s.phone!) });
-      await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`;
-      await pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`;
-      await viaHttpBaseline('lookup-email', { email: ` ${s.email!.toUpperCase()} ` }, s.id);
-      await viaHttpBaseline('lookup-phone', { phone: nationalForm(s.phone!) }, s.id);
+    for (const c of warm) {
+      for (const kind of ['email', 'phone'] as const) {
+        await gql(LOOKUPS_BY[kind].query, LOOKUPS_BY[kind].variables(c));
+        await lookupSql(kind, c);
+        await viaHttpBaseline(kind, c);
+      }
     }
-    for (const s of warm.slice(0, FUZZY_WARMUP)) await gql(FUZZY_QUERY, { q: typo(s.name) });
+    for (const c of warm.slice(0, FUZZY_WARMUP)) await gql(FUZZY_QUERY, { q: typo(c.name) });
 
-    if (want('email')) {
-      scenarioOf = 'email';
-      log(`(email) ${LOOKUPS} exact email lookups, typed in upper case with spaces`);
+    for (const kind of ['email', 'phone'] as const) {
+      if (!want(kind)) continue;
+      scenarioOf = kind;
+      log(kind === 'email' ? `(email) ${LOOKUPS} exact email lookups, typed in upper case with spaces` : `(phone) ${LOOKUPS} exact phone lookups, typed in national format`);
       const gw: number[] = [];
       const bl: number[] = [];
       const hb: number[] = [];
-      for (const s of sample) {
-        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
-          EMAIL_QUERY, { e: ` ${s.email!.toUpperCase()} ` });
-        hb.push(await viaHttpBaseline('lookup-email', { email: ` ${s.email!.toUpperCase()} ` }, s.id));
-        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(email) ${s.email} did not find ${s.id}`);
+      for (const c of sample) {
+        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(LOOKUPS_BY[kind].query, LOOKUPS_BY[kind].variables(c));
+        hb.push(await viaHttpBaseline(kind, c));
+        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', c.id))) throw new BenchFailure(`(${kind}) ${JSON.stringify(LOOKUPS_BY[kind].variables(c))} did not find ${c.id}`);
         gw.push(r.ms);
-        bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE email_normalized = ${s.email!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
+        bl.push((await timed(() => lookupSql(kind, c))).ms);
       }
-      httpFloor.set('email', timing(hb));
-      add('email', 'exact email lookup', gw, bl, 'p99', 5);
-    }
-    if (want('phone')) {
-      scenarioOf = 'phone';
-      log(`(phone) ${LOOKUPS} exact phone lookups, typed in national format`);
-      const gw: number[] = [];
-      const bl: number[] = [];
-      const hb: number[] = [];
-      for (const s of sample) {
-        const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
-          PHONE_QUERY, { p: nationalForm(s.phone!) });
-        hb.push(await viaHttpBaseline('lookup-phone', { phone: nationalForm(s.phone!) }, s.id));
-        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) throw new BenchFailure(`(phone) ${nationalForm(s.phone!)} did not find ${s.id}`);
-        gw.push(r.ms);
-        bl.push((await timed(() => pg`SELECT id, display_name, email, phone_e164 FROM customers WHERE phone_e164 = ${s.phone!} ORDER BY created_at DESC, id DESC LIMIT 6`)).ms);
-      }
-      httpFloor.set('phone', timing(hb));
-      add('phone', 'exact phone lookup', gw, bl, 'p99', 5);
+      httpFloor.set(kind, timing(hb));
+      add(kind, kind === 'email' ? 'exact email lookup' : 'exact phone lookup', gw, bl, 'p99', 5);
     }
     if (want('fuzzy')) {
       const n = Math.min(100, sample.length);
@@ -332,8 +330,8 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       }
       add('stats', 'customerStats COUNTRY x AGE_BAND', gw, bl, 'max', 2000);
     }
-    agent.destroy();
-    baselineAgent.destroy();
+    client.close();
+    baselineClient.close();
   } finally {
     await gateway?.stop();
     await httpBaseline?.stop();
