@@ -47,7 +47,10 @@ Examples:
   npm run bench                                   # core suite, defaults (100,000 customers, 15 s, concurrency 16)
   npm run bench -- --duration 5 --warmup 1        # quicker
   npm run bench -- --scenarios a --profile        # one scenario with a gateway CPU profile
-  BENCH_DATABASE_URL=postgres://u:p@db:5432/c360_bench npm run bench -- --skip-seed`);
+  BENCH_DATABASE_URL=postgres://u:p@db:5432/c360_bench npm run bench -- --skip-seed
+  BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/c360_scale npm run bench -- --suite scale --customers 1000000
+  BENCH_DATABASE_URL=…/c360_scale npm run bench -- --suite lookups --customers 1000000 --skip-seed
+                                                  # lookup tails of gateway settings in one loop (BENCH_LOOKUP_VARIANTS)`);
 
 program.action(async (raw: BenchOptions) => {
   const options: BenchOptions = { ...raw };
