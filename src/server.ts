@@ -292,6 +292,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     inFlight: () => inFlight,
     flushAudit: () => auditWriter.flush(),
     async stop() {
+      idleGc?.close();
       await subscriptions.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await apollo.stop();

@@ -28,6 +28,7 @@ describe('idle collector (IDLE_GC)', () => {
     expect(notified).toBe(1);
     expect(youngGenerationFill()).toBeLessThan(before);
     expect(sink).toBeDefined();
+    collector!.close();
   });
 
   it('leaves a young generation below `fill` alone', async () => {
@@ -37,6 +38,7 @@ describe('idle collector (IDLE_GC)', () => {
     await tick();
     // A fresh scavenge by V8 itself in between only lowers the fill further.
     expect(collector.collections).toBe(0);
+    collector.close();
   });
 
   it('does not collect while a request is running, and checks once per turn however often it is told', async () => {
@@ -53,6 +55,28 @@ describe('idle collector (IDLE_GC)', () => {
     collector.idle();
     await tick();
     expect(collector.collections).toBe(1);
+    collector.close();
+  });
+
+  it('waits for every server of the process (one heap), and forgets a closed one', async () => {
+    let otherRunning = true;
+    const other = createIdleCollector({ fill: 0.5, busy: () => otherRunning })!;
+    const collector = createIdleCollector({ fill: 0.5, busy: () => false })!;
+    fillYoungGeneration(0.6);
+    collector.idle();
+    await tick();
+    expect(collector.collections).toBe(0);
+    other.close();
+    collector.idle();
+    await tick();
+    expect(collector.collections).toBe(1);
+    // A closed collector does nothing, and its own server's requests no longer count.
+    otherRunning = false;
+    fillYoungGeneration(0.6);
+    other.idle();
+    await tick();
+    expect(other.collections).toBe(0);
+    collector.close();
   });
 
   it('refuses a fill outside (0, 1]', () => {
