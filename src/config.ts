@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KeyringError, parseKeyring } from './lib/crypto';
+import { DEFAULT_IDLE_FILL } from './ops/idle-gc';
 
 /**
  * The only place that reads the environment. Every problem is reported at once
@@ -22,6 +23,7 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   METRICS_ENABLED: bool.default(true),
   IDLE_GC: bool.default(true),
+  IDLE_GC_FILL: z.coerce.number().min(0.05).max(1).default(DEFAULT_IDLE_FILL),
   FEDERATION: bool.default(false),
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   APQ_TTL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
@@ -109,8 +111,10 @@ export type Config = {
   shutdownTimeoutMs: number;
   /** Serve Prometheus metrics on GET /metrics. */
   metricsEnabled: boolean;
-  /** Collect V8's young generation when no request is running (src/ops/idle-gc.ts). */
+  /** Collect V8's young generation when no request is running (src/ops/idle-gc.ts)... */
   idleGc: boolean;
+  /** ...and it is at least this full (0.05-1). */
+  idleGcFill: number;
   /** Serve the schema as an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`). */
   federation: boolean;
   /** Persisted-operation manifest (sha256 -> document) written by `npm run persisted -- build`. */
@@ -243,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsEnabled: e.METRICS_ENABLED,
     idleGc: e.IDLE_GC,
+    idleGcFill: e.IDLE_GC_FILL,
     federation: e.FEDERATION,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
     apqTtlSeconds: e.APQ_TTL_SECONDS,

@@ -28,7 +28,7 @@ import { createLoaders } from './loaders';
 import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
 import type { Logger } from './logger';
 import { createMetrics, type GatewayMetrics } from './ops/metrics';
-import { createIdleCollector, DEFAULT_IDLE_FILL } from './ops/idle-gc';
+import { createIdleCollector } from './ops/idle-gc';
 import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
 import { buildSchema } from './schema';
@@ -145,7 +145,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   let inFlight = 0;
   let idle: (() => void) | undefined;
   // Scavenges between requests instead of inside them (IDLE_GC, src/ops/idle-gc.ts).
-  const idleGc = config.idleGc ? createIdleCollector({ fill: DEFAULT_IDLE_FILL, busy: () => inFlight > 0, onCollect: () => metrics.idleCollection() }) : null;
+  const idleGc = config.idleGc ? createIdleCollector({ fill: config.idleGcFill, busy: () => inFlight > 0, onCollect: () => metrics.idleCollection() }) : null;
   if (config.idleGc && !idleGc) logger.warn('IDLE_GC: V8 did not expose gc(); collecting only when V8 decides to');
   // Connections whose last response promised keep-alive and which have not brought a new request yet.
   const keptAlive = new Set<Socket>();

@@ -51,6 +51,10 @@ describe('loadConfig', () => {
     expect(loadConfig({}).idleGc).toBe(true);
     expect(loadConfig({ IDLE_GC: 'false' }).idleGc).toBe(false);
     expect(() => loadConfig({ IDLE_GC: 'sometimes' })).toThrow(/IDLE_GC/);
+    expect(loadConfig({}).idleGcFill).toBe(0.75);
+    expect(loadConfig({ IDLE_GC_FILL: '0.5' }).idleGcFill).toBe(0.5);
+    expect(() => loadConfig({ IDLE_GC_FILL: '0' })).toThrow(/IDLE_GC_FILL/);
+    expect(() => loadConfig({ IDLE_GC_FILL: '1.5' })).toThrow(/IDLE_GC_FILL/);
   });
 
   it('takes the connections\' work_mem as a PostgreSQL size, 16MB by default', () => {
