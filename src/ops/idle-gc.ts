@@ -14,7 +14,7 @@ type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' })
  * before the next request arrives. Under continuous load the gateway is never idle and V8 collects
  * as it always does; at low and moderate load the scavenges move into the gaps between requests.
  * Measured with the lookups suite (bench/README.md): p99 of one-at-a-time lookups at a million
- * customers 3.3-4.5 ms without, 3.0-3.6 ms with it, lower in 14 of 14 pairs; the core suite (16 in
+ * customers 3.3-4.5 ms without, 2.7-3.6 ms with it, lower in 16 of 16 pairs; the core suite (16 in
  * flight) and the soak suite at concurrency 2 the same either way.
  *
  * The heap is the process's: where one process serves several servers (tests, the variants suite),
@@ -44,7 +44,7 @@ export interface IdleCollectorOptions {
  * IDLE_GC_FILL's default: three quarters full, just before V8 itself would collect (it schedules a
  * scavenge task at 80%, --minor-gc-task-trigger, which then runs between two steps of whatever
  * request is in flight), so the collector adds few collections of its own. At 0.5 the lookups' p99
- * was higher than at 0.75 in 9 of 10 pairs (lookups suite, one loop).
+ * was higher than at 0.75 in 10 of 12 pairs (lookups suite, one loop).
  */
 export const DEFAULT_IDLE_FILL = 0.75;
 
