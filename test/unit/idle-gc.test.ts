@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIdleCollector, youngGenerationFill } from '../../src/ops/idle-gc';
+import { createIdleCollector, youngGenerationFill, type IdleCollector } from '../../src/ops/idle-gc';
 
 /** Real V8, real collections: fill the young generation with garbage, then let the collector look. */
 const tick = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
@@ -14,6 +14,13 @@ function fillYoungGeneration(fill: number): number {
     }
   }
   throw new Error('the young generation did not fill');
+}
+
+/** Fills the young generation to 60%, tells `collector` its server is idle, and lets the check run. */
+async function idleWithFullYoungGeneration(collector: IdleCollector): Promise<void> {
+  fillYoungGeneration(0.6);
+  collector.idle();
+  await tick();
 }
 
 describe('idle collector (IDLE_GC)', () => {
@@ -33,9 +40,7 @@ describe('idle collector (IDLE_GC)', () => {
 
   it('leaves a young generation below `fill` alone', async () => {
     const collector = createIdleCollector({ fill: 0.9, busy: () => false })!;
-    fillYoungGeneration(0.6);
-    collector.idle();
-    await tick();
+    await idleWithFullYoungGeneration(collector);
     // A fresh scavenge by V8 itself in between only lowers the fill further.
     expect(collector.collections).toBe(0);
     collector.close();
@@ -44,9 +49,7 @@ describe('idle collector (IDLE_GC)', () => {
   it('does not collect while a request is running, and checks once per turn however often it is told', async () => {
     let running = true;
     const collector = createIdleCollector({ fill: 0.5, busy: () => running })!;
-    fillYoungGeneration(0.6);
-    collector.idle();
-    await tick();
+    await idleWithFullYoungGeneration(collector);
     expect(collector.collections).toBe(0);
     running = false;
     fillYoungGeneration(0.6);
@@ -62,9 +65,7 @@ describe('idle collector (IDLE_GC)', () => {
     let otherRunning = true;
     const other = createIdleCollector({ fill: 0.5, busy: () => otherRunning })!;
     const collector = createIdleCollector({ fill: 0.5, busy: () => false })!;
-    fillYoungGeneration(0.6);
-    collector.idle();
-    await tick();
+    await idleWithFullYoungGeneration(collector);
     expect(collector.collections).toBe(0);
     other.close();
     collector.idle();
@@ -72,9 +73,7 @@ describe('idle collector (IDLE_GC)', () => {
     expect(collector.collections).toBe(1);
     // A closed collector does nothing, and its own server's requests no longer count.
     otherRunning = false;
-    fillYoungGeneration(0.6);
-    other.idle();
-    await tick();
+    await idleWithFullYoungGeneration(other);
     expect(other.collections).toBe(0);
     collector.close();
   });
