@@ -139,6 +139,14 @@ export function summarizeLoad(samples: readonly LoadSample[]): LoadStats {
   };
 }
 
+/** Latencies of one-at-a-time requests (ms), summarized. */
+export interface LatencyDistribution { n: number; p50: number; p95: number; p99: number; p995: number; max: number }
+
+export function latencyDistribution(samples: readonly number[]): LatencyDistribution {
+  const s = [...samples].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), p995: percentile(s, 0.995), max: s.at(-1) ?? 0 };
+}
+
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;

@@ -1,14 +1,13 @@
 import { loadavg } from 'node:os';
 import { resolveAuthSettings, signToken } from '../../src/auth/token';
 import { loadConfig } from '../../src/config';
-import { toGlobalId } from '../../src/lib/global-id';
 import { datasetSize } from '../lib/database';
 import { gatewayEnv } from '../lib/env';
 import { latencyClient } from '../lib/http';
-import { percentile } from '../lib/load';
+import { latencyDistribution, type LatencyDistribution } from '../lib/load';
 import { fmt, formatTable, roundNumbers } from '../lib/report';
 import { startServer, type ServerProcess } from '../lib/servers';
-import { LOOKUPS_BY, pickLookupCustomers, type LookupCustomer, type LookupKind } from './scale';
+import { lists, LOOKUPS_BY, pickLookupCustomers, type LookupCustomer, type LookupKind } from './scale';
 import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from './types';
 
 /**
@@ -66,11 +65,8 @@ export const lookupsSuite: Suite = {
   run,
 };
 
-interface Dist { n: number; p50: number; p95: number; p99: number; p995: number; max: number; over5ms: number }
-const dist = (samples: number[]): Dist => {
-  const s = [...samples].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), p995: percentile(s, 0.995), max: s.at(-1) ?? 0, over5ms: s.filter((x) => x > 5).length };
-};
+type Dist = LatencyDistribution & { over5ms: number };
+const dist = (samples: number[]): Dist => ({ ...latencyDistribution(samples), over5ms: samples.filter((x) => x > 5).length });
 
 async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
   const { options, log, pg } = ctx;
@@ -111,7 +107,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       const res = await clients[i]!.post(`${servers[i]!.url}/${floor ? by.route : 'graphql'}`, payload);
       const body = JSON.parse(res.text) as { data?: { customers: { edges: { node: { id: string } }[] } }; errors?: unknown };
       const ms = performance.now() - t0;
-      if (!body.data?.customers.edges.some((e) => e.node.id === toGlobalId('Customer', c.id))) {
+      if (!lists(body.data, c.id)) {
         throw new BenchFailure(`(${v.name}, ${kind}) did not find ${c.id}: ${res.status} ${res.text.slice(0, 200)}`);
       }
       return ms;

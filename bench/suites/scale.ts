@@ -5,7 +5,7 @@ import { toGlobalId } from '../../src/lib/global-id';
 import { datasetSize } from '../lib/database';
 import { gatewayEnv } from '../lib/env';
 import { latencyClient } from '../lib/http';
-import { percentile } from '../lib/load';
+import { latencyDistribution, type LatencyDistribution } from '../lib/load';
 import { fmt, formatTable, roundNumbers } from '../lib/report';
 import { startServer, type ServerProcess } from '../lib/servers';
 import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from './types';
@@ -47,25 +47,20 @@ const WARMUP = 2000;
 const FUZZY_WARMUP = 30;
 const HEAVY_REPEATS = 3;
 
-interface Timing { samples: number[]; p50: number; p95: number; p99: number; max: number }
 interface ScenarioResult {
   id: string;
   title: string;
-  gateway: Timing;
-  baseline: Timing;
+  gateway: LatencyDistribution;
+  baseline: LatencyDistribution;
   /** baseline p50 / gateway p50: the share of the database-only speed the gateway keeps. */
   ratio: number;
   target: { metric: 'p99' | 'p95' | 'max'; limitMs: number; actualMs: number; pass: boolean };
   /** The gateway's server-timing header: time inside the server, and its SQL wall time. */
-  server?: { total: Timing; sql: Timing };
+  server?: { total: LatencyDistribution; sql: LatencyDistribution };
   /** Lookups only: the same request answered by the minimal HTTP endpoint (bench/baseline-server.ts). */
-  httpBaseline?: Timing;
+  httpBaseline?: LatencyDistribution;
 }
 
-const timing = (samples: number[]): Timing => {
-  const s = [...samples].sort((a, b) => a - b);
-  return { samples: s, p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), max: s.at(-1) ?? 0 };
-};
 
 /** Typo in a name: swap two inner letters (deterministic). */
 function typo(name: string): string {
@@ -81,6 +76,11 @@ export function nationalForm(e164: string): string {
   if (m) return `(${m[1]}) ${m[2]}-${m[3]}`;
   return e164.replace(/^(\+\d{2})(\d{3})(\d+)$/, '$1 $2 $3');
 }
+
+interface CustomerList { customers: { edges: { node: { id: string } }[] } }
+/** The answer to a lookup or search (gateway or HTTP endpoint) lists the customer with this database id. */
+export const lists = (data: CustomerList | null | undefined, id: string): boolean =>
+  data?.customers.edges.some((e) => e.node.id === toGlobalId('Customer', id)) ?? false;
 
 export interface LookupCustomer { id: string; email: string; phone: string; name: string }
 
@@ -206,21 +206,21 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       const res = await baselineClient.post(`${httpBaseline!.url}/${route}`, payload);
       const body = JSON.parse(res.text) as { data?: { customers: { edges: { node: { id: string } }[] } } };
       const ms = performance.now() - t0;
-      if (!body.data?.customers.edges.some((e) => e.node.id === toGlobalId('Customer', id))) throw new BenchFailure(`(${route}) the HTTP baseline did not find ${id}: ${res.text.slice(0, 200)}`);
+      if (!lists(body.data, id)) throw new BenchFailure(`(${route}) the HTTP baseline did not find ${id}: ${res.text.slice(0, 200)}`);
       return ms;
     };
-    const httpFloor = new Map<string, Timing>();
+    const httpFloor = new Map<string, LatencyDistribution>();
     const timed = async <T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> => {
       const t0 = performance.now();
       const value = await f();
       return { ms: performance.now() - t0, value };
     };
     const add = (id: string, title: string, gw: number[], bl: number[], metric: 'p99' | 'p95' | 'max', limitMs: number) => {
-      const g = timing(gw);
-      const b = timing(bl);
+      const g = latencyDistribution(gw);
+      const b = latencyDistribution(bl);
       const actualMs = g[metric];
       const ss = serverSide.get(id);
-      const server = ss ? { total: timing(ss.total), sql: timing(ss.sql) } : undefined;
+      const server = ss ? { total: latencyDistribution(ss.total), sql: latencyDistribution(ss.sql) } : undefined;
       const http = httpFloor.get(id);
       results.push({ id, title, gateway: g, baseline: b, ratio: b.p50 / g.p50, target: { metric, limitMs, actualMs, pass: actualMs <= limitMs }, server, httpBaseline: http });
       log(`(${id}) gateway p50 ${fmt.ms(g.p50)} ms, ${metric} ${fmt.ms(actualMs)} ms (target <= ${limitMs} ms); baseline p50 ${fmt.ms(b.p50)} ms`);
@@ -254,11 +254,11 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
       for (const c of sample) {
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(LOOKUPS_BY[kind].query, LOOKUPS_BY[kind].variables(c));
         hb.push(await viaHttpBaseline(kind, c));
-        if (!r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', c.id))) throw new BenchFailure(`(${kind}) ${JSON.stringify(LOOKUPS_BY[kind].variables(c))} did not find ${c.id}`);
+        if (!lists(r.data, c.id)) throw new BenchFailure(`(${kind}) ${JSON.stringify(LOOKUPS_BY[kind].variables(c))} did not find ${c.id}`);
         gw.push(r.ms);
         bl.push((await timed(() => lookupSql(kind, c))).ms);
       }
-      httpFloor.set(kind, timing(hb));
+      httpFloor.set(kind, latencyDistribution(hb));
       add(kind, kind === 'email' ? 'exact email lookup' : 'exact phone lookup', gw, bl, 'p99', 5);
     }
     if (want('fuzzy')) {
@@ -272,7 +272,7 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
         const term = typo(s.name);
         const r = await gql<{ customers: { edges: { node: { id: string } }[] } }>(
           FUZZY_QUERY, { q: term });
-        if (r.data.customers.edges.some((e) => e.node.id === toGlobalId('Customer', s.id))) found++;
+        if (lists(r.data, s.id)) found++;
         gw.push(r.ms);
         bl.push((await timed(() => pg`
           SELECT id, display_name, greatest(similarity(display_name, ${term}), word_similarity(${term}, display_name)) AS score
@@ -347,16 +347,16 @@ async function run(ctx: SuiteContext): Promise<SuiteOutcome> {
     method: 'one request at a time; gateway over HTTP (JWT ADMIN, production mode) vs the same question as one hand-written statement on the orchestrator\'s own connection',
     scenarios: results.map(({ gateway: g, baseline: b, server, httpBaseline: h, ...r }) => ({
       ...r,
-      ...(h ? { httpBaseline: { p50: h.p50, p95: h.p95, p99: h.p99, max: h.max, n: h.samples.length } } : {}),
+      ...(h ? { httpBaseline: { p50: h.p50, p95: h.p95, p99: h.p99, max: h.max, n: h.n } } : {}),
       ...(server ? { server: { total: { p50: server.total.p50, p95: server.total.p95, p99: server.total.p99, max: server.total.max }, sql: { p50: server.sql.p50, p95: server.sql.p95, p99: server.sql.p99, max: server.sql.max } } } : {}),
-      gateway: { p50: g.p50, p95: g.p95, p99: g.p99, max: g.max, n: g.samples.length },
-      baseline: { p50: b.p50, p95: b.p95, p99: b.p99, max: b.max, n: b.samples.length },
+      gateway: { p50: g.p50, p95: g.p95, p99: g.p99, max: g.max, n: g.n },
+      baseline: { p50: b.p50, p95: b.p95, p99: b.p99, max: b.max, n: b.n },
     })),
   });
   const rows = [['scenario', 'n', 'gw p50 ms', 'gw p95 ms', 'gw p99 ms', 'gw max ms', 'sql p50 ms', 'sql/gw (p50)', 'http floor p50/p99', 'target', 'result']];
   for (const r of results) {
     rows.push([
-      `(${r.id}) ${r.title}`, String(r.gateway.samples.length), fmt.ms(r.gateway.p50), fmt.ms(r.gateway.p95), fmt.ms(r.gateway.p99), fmt.ms(r.gateway.max),
+      `(${r.id}) ${r.title}`, String(r.gateway.n), fmt.ms(r.gateway.p50), fmt.ms(r.gateway.p95), fmt.ms(r.gateway.p99), fmt.ms(r.gateway.max),
       fmt.ms(r.baseline.p50), fmt.ratio(r.ratio), r.httpBaseline ? `${fmt.ms(r.httpBaseline.p50)} / ${fmt.ms(r.httpBaseline.p99)}` : '-',
       `${r.target.metric} <= ${r.target.limitMs} ms`, r.target.pass ? 'PASS' : 'MISS',
     ]);
