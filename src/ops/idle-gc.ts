@@ -23,8 +23,6 @@ type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' })
 export interface IdleCollector {
   /** Call when the number of requests in flight has dropped to zero. */
   idle(): void;
-  /** Scavenges this collector has run. */
-  readonly collections: number;
   /** The server has stopped: its requests no longer count, and it no longer collects. */
   close(): void;
 }
@@ -37,6 +35,7 @@ export interface IdleCollectorOptions {
   fill: number;
   /** True while a request is running: checked again just before collecting. */
   busy: () => boolean;
+  /** After each collection this collector runs (the server counts them in /metrics). */
   onCollect?: () => void;
 }
 
@@ -77,13 +76,11 @@ export function createIdleCollector(opts: IdleCollectorOptions): IdleCollector |
   if (!(opts.fill > 0 && opts.fill <= 1)) throw new RangeError(`fill must be in (0, 1], got ${opts.fill}`);
   const gc = exposeGc();
   if (!gc) return null;
-  let collections = 0;
   let scheduled = false;
   let closed = false;
   const busy = opts.busy;
   open.add(busy);
   return {
-    get collections() { return collections; },
     close() {
       closed = true;
       open.delete(busy);
@@ -97,7 +94,6 @@ export function createIdleCollector(opts: IdleCollectorOptions): IdleCollector |
         if (closed || youngGenerationFill() < opts.fill) return;
         for (const b of open) if (b()) return;
         gc({ type: 'minor' });
-        collections++;
         opts.onCollect?.();
       });
     },

@@ -16,6 +16,14 @@ function fillYoungGeneration(fill: number): number {
   throw new Error('the young generation did not fill');
 }
 
+/** A collector that counts its collections. */
+function counted(fill: number, busy: () => boolean): IdleCollector & { readonly collections: number } {
+  let collections = 0;
+  const collector = createIdleCollector({ fill, busy, onCollect: () => { collections++; } });
+  if (!collector) throw new Error('V8 did not expose gc()');
+  return { idle: () => collector.idle(), close: () => collector.close(), get collections() { return collections; } };
+}
+
 /** Fills the young generation to 60%, tells `collector` its server is idle, and lets the check run. */
 async function idleWithFullYoungGeneration(collector: IdleCollector): Promise<void> {
   fillYoungGeneration(0.6);
@@ -25,21 +33,18 @@ async function idleWithFullYoungGeneration(collector: IdleCollector): Promise<vo
 
 describe('idle collector (IDLE_GC)', () => {
   it('collects the young generation when idle and at least `fill` full', async () => {
-    let notified = 0;
-    const collector = createIdleCollector({ fill: 0.5, busy: () => false, onCollect: () => notified++ });
-    expect(collector).not.toBeNull();
+    const collector = counted(0.5, () => false);
     const before = fillYoungGeneration(0.6);
-    collector!.idle();
+    collector.idle();
     await tick();
-    expect(collector!.collections).toBe(1);
-    expect(notified).toBe(1);
+    expect(collector.collections).toBe(1);
     expect(youngGenerationFill()).toBeLessThan(before);
     expect(sink).toBeDefined();
-    collector!.close();
+    collector.close();
   });
 
   it('leaves a young generation below `fill` alone', async () => {
-    const collector = createIdleCollector({ fill: 0.9, busy: () => false })!;
+    const collector = counted(0.9, () => false);
     await idleWithFullYoungGeneration(collector);
     // A fresh scavenge by V8 itself in between only lowers the fill further.
     expect(collector.collections).toBe(0);
@@ -48,7 +53,7 @@ describe('idle collector (IDLE_GC)', () => {
 
   it('does not collect while a request is running, and checks once per turn however often it is told', async () => {
     let running = true;
-    const collector = createIdleCollector({ fill: 0.5, busy: () => running })!;
+    const collector = counted(0.5, () => running);
     await idleWithFullYoungGeneration(collector);
     expect(collector.collections).toBe(0);
     running = false;
@@ -63,8 +68,8 @@ describe('idle collector (IDLE_GC)', () => {
 
   it('waits for every server of the process (one heap), and forgets a closed one', async () => {
     let otherRunning = true;
-    const other = createIdleCollector({ fill: 0.5, busy: () => otherRunning })!;
-    const collector = createIdleCollector({ fill: 0.5, busy: () => false })!;
+    const other = counted(0.5, () => otherRunning);
+    const collector = counted(0.5, () => false);
     await idleWithFullYoungGeneration(collector);
     expect(collector.collections).toBe(0);
     other.close();
