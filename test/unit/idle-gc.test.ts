@@ -16,12 +16,16 @@ function fillYoungGeneration(fill: number): number {
   throw new Error('the young generation did not fill');
 }
 
-/** A collector that counts its collections. */
-function counted(fill: number, busy: () => boolean): IdleCollector & { readonly collections: number } {
+/** A collector that counts its collections and notes the young generation's fill right after the last one. */
+function counted(fill: number, busy: () => boolean): IdleCollector & { readonly collections: number; readonly fillAfter: number } {
   let collections = 0;
-  const collector = createIdleCollector({ fill, busy, onCollect: () => { collections++; } });
+  let fillAfter = Number.NaN;
+  const collector = createIdleCollector({ fill, busy, onCollect: () => { collections++; fillAfter = youngGenerationFill(); } });
   if (!collector) throw new Error('V8 did not expose gc()');
-  return { idle: () => collector.idle(), close: () => collector.close(), get collections() { return collections; } };
+  return {
+    idle: () => collector.idle(), close: () => collector.close(),
+    get collections() { return collections; }, get fillAfter() { return fillAfter; },
+  };
 }
 
 /** Fills the young generation to 60%, tells `collector` its server is idle, and lets the check run. */
@@ -44,7 +48,9 @@ describe('idle collector (IDLE_GC)', () => {
     const collector = counted(0.5, () => false);
     await untilCollected(collector);
     expect(collector.collections).toBe(1);
-    expect(youngGenerationFill()).toBeLessThan(0.6);
+    // Read at the collection itself: a later read also counts what the test runner allocated since
+    // (on Node 24, in a loaded full-suite run, 0.65 of a young generation that had just been collected).
+    expect(collector.fillAfter).toBeLessThan(0.5);
     expect(sink).toBeDefined();
     collector.close();
   });
