@@ -3,14 +3,14 @@
  * (bench/suites/), prints its table on stdout and writes bench/results/<suite result file>.
  * Progress goes to stderr. Exit code 1 when the suite finds wrong results or cannot run.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config';
 import { countCustomers, ensureDatabase, migrate, openBenchDb, redact, vacuumAnalyze } from './lib/database';
-import { baseCurrency, BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY, benchDatabaseUrl, DEFAULT_BENCH_DATABASE_URL, DEFAULT_POOL_MAX } from './lib/env';
+import { baseCurrency, BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY, benchDatabaseUrl, benchNode, DEFAULT_BENCH_DATABASE_URL, DEFAULT_POOL_MAX } from './lib/env';
 import { log } from './lib/log';
 import { BENCH_DIR, REPO_DIR } from './lib/servers';
 import { SUITES, loadSuite } from './suites/index';
@@ -27,7 +27,8 @@ const positiveInt = (name: string, min = 1) => (raw: string): number => {
 const program = new Command()
   .name('npm run bench --')
   .description(`Load-test the gateway against a hand-written-SQL baseline on PostgreSQL.
-Database: BENCH_DATABASE_URL (default ${DEFAULT_BENCH_DATABASE_URL}); created, migrated and seeded when needed.`)
+Database: BENCH_DATABASE_URL (default ${DEFAULT_BENCH_DATABASE_URL}); created, migrated and seeded when needed.
+Node: the servers under test run on BENCH_NODE (a path to a node binary), else on the Node running this command.`)
   .addOption(new Option('-s, --suite <name>', 'suite to run').choices(Object.keys(SUITES)).default('core'))
   .option('--customers <n>', 'customers in the bench database (seeded when it has fewer)', positiveInt('--customers'), 100_000)
   .option('-d, --duration <seconds>', 'measured seconds per scenario and server', positiveInt('--duration'), 15)
@@ -56,6 +57,7 @@ program.action(async (raw: BenchOptions) => {
   const options: BenchOptions = { ...raw };
   const databaseUrl = benchDatabaseUrl();
   const started = Date.now();
+  let serversNode = process.version;
   let pg: postgres.Sql | null = null;
   try {
     const suite = await loadSuite(options.suite);
@@ -63,6 +65,8 @@ program.action(async (raw: BenchOptions) => {
     const unknown = options.scenarios.filter((s) => !suite.scenarios.includes(s));
     if (unknown.length) throw new InvalidArgumentError(`unknown scenario(s) ${unknown.join(', ')} for suite ${suite.name} (has ${suite.scenarios.join(', ')})`);
 
+    serversNode = execFileSync(benchNode(), ['--version'], { encoding: 'utf8' }).trim();
+    log(`servers under test on Node ${serversNode} (${benchNode()}), load generator on ${process.version}`);
     log(`database ${redact(databaseUrl)}`);
     await ensureDatabase(databaseUrl, log);
     const handle = await openBenchDb(databaseUrl);
@@ -92,8 +96,9 @@ program.action(async (raw: BenchOptions) => {
     const outcome = await suite.run({ options, databaseUrl, pg, log });
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = path.join(RESULTS_DIR, suite.resultFile);
-    writeFileSync(file, `${JSON.stringify(outcome.result, null, 2)}\n`);
-    process.stdout.write(`\n${outcome.table}\n\nresults: ${path.relative(process.cwd(), file)} (run took ${Math.round((Date.now() - started) / 1000)} s)\n`);
+    const node = { servers: serversNode, loadGenerator: process.version };
+    writeFileSync(file, `${JSON.stringify({ node, ...outcome.result }, null, 2)}\n`);
+    process.stdout.write(`\n${outcome.table}\n\nNode ${node.servers} (servers under test), ${node.loadGenerator} (load generator)\nresults: ${path.relative(process.cwd(), file)} (run took ${Math.round((Date.now() - started) / 1000)} s)\n`);
   } catch (e) {
     const msg = e instanceof BenchFailure || e instanceof InvalidArgumentError
       ? e.message
@@ -113,7 +118,7 @@ async function seed(databaseUrl: string, customers: number, have: number): Promi
   log(`seeding ${customers.toLocaleString('en-US')} customers (the database has ${have}); this takes a few minutes`);
   const t0 = Date.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_DIR, 'src/cli/seed.ts'), '--customers', String(customers), '--reset'], {
+    const child = spawn(benchNode(), ['--import', 'tsx', path.join(REPO_DIR, 'src/cli/seed.ts'), '--customers', String(customers), '--reset'], {
       cwd: REPO_DIR,
       env: { ...process.env, DATABASE_URL: databaseUrl, BASE_CURRENCY: baseCurrency(), LOG_LEVEL: 'warn', ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS, ENCRYPTION_ACTIVE_KEY: '',
         PRIVACY_HASH_KEY: BENCH_PRIVACY_HASH_KEY },

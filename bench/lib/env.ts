@@ -71,3 +71,12 @@ export function parsePort(raw: string | undefined, fallback: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port: ${raw}`);
   return n;
 }
+
+/**
+ * The Node binary that runs the servers under test, the seeder and the import CLI: BENCH_NODE
+ * (e.g. /opt/node24/bin/node), else the one running the benchmark (so `PATH=…/node24/bin:$PATH
+ * npm run bench` runs everything on that Node). The load generator always runs in this process.
+ */
+export function benchNode(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BENCH_NODE || process.execPath;
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { READY_PREFIX, type ReadyLine } from './env';
+import { benchNode, READY_PREFIX, type ReadyLine } from './env';
 import type { Log } from './log';
 
 export const BENCH_DIR = path.resolve(import.meta.dirname, '..');
@@ -37,7 +37,7 @@ export interface StartOptions {
 export function startServer(opts: StartOptions): Promise<ServerProcess> {
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway process only (e.g. --trace-gc, V8 heap sizes).
   const extra = opts.script === 'gateway-server.ts' ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean) : [];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...extra, '--import', 'tsx', path.join(BENCH_DIR, opts.script), ...(opts.args ?? [])], {
+  const child = spawn(benchNode(), [...(opts.nodeArgs ?? []), ...extra, '--import', 'tsx', path.join(BENCH_DIR, opts.script), ...(opts.args ?? [])], {
     cwd: REPO_DIR,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

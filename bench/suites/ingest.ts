@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import postgres from 'postgres';
 import { maintenanceUrl } from '../lib/database';
-import { BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY } from '../lib/env';
+import { BENCH_ENCRYPTION_KEYS, BENCH_PRIVACY_HASH_KEY, benchNode } from '../lib/env';
 import { fmt, formatTable } from '../lib/report';
 import { REPO_DIR } from '../lib/servers';
 import { BenchFailure, type Suite, type SuiteContext, type SuiteOutcome } from './types';
@@ -106,7 +106,7 @@ async function copyBaseline(pg: postgres.Sql, table: string, columns: string[], 
 
 async function runImportCli(databaseUrl: string, entity: string, file: string): Promise<{ wallMs: number; summary: { durationMs: number; rowsRead: number; stored: number; rejected: number; peakRssBytes: number } }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_DIR, 'src/cli/import.ts'), entity, file, '--source', 'bench', '--customer-source', 'bench', '--json',
+  const child = spawn(benchNode(), ['--import', 'tsx', path.join(REPO_DIR, 'src/cli/import.ts'), entity, file, '--source', 'bench', '--customer-source', 'bench', '--json',
     '--errors', `${file}.errors.csv`], { cwd: REPO_DIR, env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS, ENCRYPTION_ACTIVE_KEY: '', PRIVACY_HASH_KEY: BENCH_PRIVACY_HASH_KEY }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -37,7 +37,7 @@ export interface SuiteContext {
 
 export interface SuiteOutcome {
   /** JSON written to bench/results/<resultFile>. */
-  result: unknown;
+  result: Record<string, unknown>;
   /** Human-readable summary for stdout. */
   table: string;
 }
