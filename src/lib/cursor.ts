@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { badUserInput } from '../errors';
 import { fieldKeyring, nextIv, type Keyring } from './crypto';
 
@@ -35,14 +35,14 @@ const HKDF_INFO = Buffer.from('c360 cursor key v1');
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-const derived = new WeakMap<Keyring, Buffer[]>();
+const derived = new WeakMap<Keyring, KeyObject[]>();
 
 /** The cursor keys of a keyring, the active one first. */
-export function cursorKeys(keyring: Keyring): Buffer[] {
+export function cursorKeys(keyring: Keyring): KeyObject[] {
   let keys = derived.get(keyring);
   if (!keys) {
     const kids = [keyring.active, ...[...keyring.keys.keys()].filter((k) => k !== keyring.active)];
-    keys = kids.map((kid) => Buffer.from(hkdfSync('sha256', keyring.keys.get(kid)!, Buffer.alloc(0), HKDF_INFO, 32)));
+    keys = kids.map((kid) => createSecretKey(Buffer.from(hkdfSync('sha256', keyring.keys.get(kid)!, Buffer.alloc(0), HKDF_INFO, 32))));
     derived.set(keyring, keys);
   }
   return keys;
@@ -93,32 +93,35 @@ function microsTimeKey(us: bigint): string {
   return `${new Date(ms).toISOString().slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
 }
 
+const encodedLength = (v: CursorValue): number => {
+  if (v === null) return 1;
+  if (typeof v === 'number') return 9;
+  if (UUID.test(v)) return 17;
+  if (timeKeyMicros(v) !== null) return 9;
+  return 3 + Buffer.byteLength(v, 'utf8');
+};
+
+/** One buffer: the count, each value, zero padding to a multiple of 16 bytes. */
 function pack(values: readonly CursorValue[]): Buffer {
-  const parts: Buffer[] = [];
-  let size = 0;
-  const push = (b: Buffer) => { parts.push(b); size += b.length; };
   if (values.length > 0xff) throw new Error('too many cursor values');
-  push(Buffer.of(values.length));
+  let size = 1;
+  for (const v of values) size += encodedLength(v);
+  const buf = Buffer.alloc(Math.ceil(size / PAD) * PAD);
+  buf[0] = values.length;
+  let i = 1;
   for (const v of values) {
-    if (v === null) { push(Buffer.of(T_NULL)); continue; }
-    if (typeof v === 'number') {
-      const b = Buffer.alloc(9); b[0] = T_NUMBER; b.writeDoubleBE(v, 1); push(b); continue;
-    }
-    if (UUID.test(v)) {
-      push(Buffer.concat([Buffer.of(T_UUID), Buffer.from(v.replace(/-/g, ''), 'hex')])); continue;
-    }
+    if (v === null) { buf[i++] = T_NULL; continue; }
+    if (typeof v === 'number') { buf[i] = T_NUMBER; buf.writeDoubleBE(v, i + 1); i += 9; continue; }
+    if (UUID.test(v)) { buf[i] = T_UUID; buf.write(v.replace(/-/g, ''), i + 1, 16, 'hex'); i += 17; continue; }
     const us = timeKeyMicros(v);
-    if (us !== null) {
-      const b = Buffer.alloc(9); b[0] = T_TIME; b.writeBigInt64BE(us, 1); push(b); continue;
-    }
-    const text = Buffer.from(v, 'utf8');
-    if (text.length > 0xffff) throw new Error('cursor value too long');
-    const head = Buffer.alloc(3); head[0] = T_STRING; head.writeUInt16BE(text.length, 1);
-    push(head); push(text);
+    if (us !== null) { buf[i] = T_TIME; buf.writeBigInt64BE(us, i + 1); i += 9; continue; }
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n > 0xffff) throw new Error('cursor value too long');
+    buf[i] = T_STRING; buf.writeUInt16BE(n, i + 1);
+    buf.write(v, i + 3, n, 'utf8');
+    i += 3 + n;
   }
-  const padded = Math.ceil(Math.max(size, 1) / PAD) * PAD;
-  if (padded > size) push(Buffer.alloc(padded - size));
-  return Buffer.concat(parts, padded);
+  return buf;
 }
 
 /** Exactly `arity` values (as counted at the start) followed by zero padding, or null. */
@@ -153,15 +156,32 @@ function unpack(buf: Buffer, arity: number): CursorValue[] | null {
 
 const aadOf = (scope: string) => Buffer.from(`c360-cursor:${VERSION}\u0000${scope}`, 'utf8');
 
+/**
+ * A sealer for the edges of one page: key and additional data prepared once, then one AES-GCM call
+ * per cursor (microseconds; toConnection seals only the cursors a query reads).
+ */
+export function cursorSealer(scope: string, keyring: Keyring = fieldKeyring()): (values: readonly CursorValue[]) => string {
+  const key = cursorKeys(keyring)[0]!;
+  const aad = aadOf(scope);
+  return (values) => {
+    const plain = pack(values);
+    const iv = nextIv();
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(aad);
+    const body = cipher.update(plain);
+    cipher.final();
+    const out = Buffer.allocUnsafe(1 + IV_BYTES + body.length + TAG_BYTES);
+    out[0] = VERSION;
+    iv.copy(out, 1);
+    body.copy(out, 1 + IV_BYTES);
+    cipher.getAuthTag().copy(out, 1 + IV_BYTES + body.length);
+    return out.toString('base64url');
+  };
+}
+
 /** Encrypts a position under the active key, bound to `scope`. */
 export function sealCursor(scope: string, values: readonly CursorValue[], keyring: Keyring = fieldKeyring()): string {
-  const key = cursorKeys(keyring)[0]!;
-  const iv = nextIv();
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(aadOf(scope));
-  const body = cipher.update(pack(values));
-  cipher.final();
-  return Buffer.concat([Buffer.of(VERSION), iv, body, cipher.getAuthTag()]).toString('base64url');
+  return cursorSealer(scope, keyring)(values);
 }
 
 /**

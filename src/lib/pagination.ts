@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { badUserInput, withHttpStatus } from '../errors';
-import { openCursor, sealCursor } from './cursor';
+import { cursorSealer, openCursor } from './cursor';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -20,7 +20,7 @@ export function pageSize(first: number | null | undefined, field = 'first'): num
  * requests (keyset pagination, never OFFSET). They are sealed (src/lib/cursor.ts): opaque, authenticated,
  * and bound to their connection, parent and arguments; any other cursor is BAD_USER_INPUT.
  */
-export { cursorScope, openCursor, sealCursor, type CursorValue } from './cursor';
+export { cursorScope, cursorSealer, openCursor, sealCursor, type CursorValue } from './cursor';
 
 export interface PageInfoShape {
   hasNextPage: boolean;
@@ -89,7 +89,8 @@ export function timePage(scope: string, first: number | null | undefined, after:
     }
     position = { key, id };
   }
-  return { limit, fetch: limit + 1, after: position, cursorOf: (row: { occurredKey: string; id: string }) => sealCursor(scope, [row.occurredKey, row.id]) };
+  let seal: ((values: readonly string[]) => string) | undefined;
+  return { limit, fetch: limit + 1, after: position, cursorOf: (row: { occurredKey: string; id: string }) => (seal ??= cursorSealer(scope))([row.occurredKey, row.id]) };
 }
 
 /** True when `info`'s field is the only field selected at the root of its operation. */

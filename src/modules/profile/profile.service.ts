@@ -7,7 +7,7 @@ import { tryGlobalId } from '../../lib/global-id';
 import {
   cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhone,
 } from '../../lib/normalize';
-import { cursorScope, isTimestampKey, openCursor, sealCursor, pageSize, toConnection, type Connection } from '../../lib/pagination';
+import { cursorScope, cursorSealer, isTimestampKey, openCursor, pageSize, toConnection, type Connection } from '../../lib/pagination';
 import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
@@ -88,7 +88,8 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   let totalCount = rows[0]?.totalCount ?? null;
   if (args.withTotalCount && totalCount === null) totalCount = await repo.countCustomers(db, where, search);
   const cursors = new Map(rows.map((r) => [r.row, [...r.sortValues, r.row.id]]));
-  return toConnection(rows.map((r) => r.row), first, args.after, (row) => sealCursor(scope, cursors.get(row)!), totalCount ?? 0);
+  const seal = cursorSealer(scope);
+  return toConnection(rows.map((r) => r.row), first, args.after, (row) => seal(cursors.get(row)!), totalCount ?? 0);
 }
 
 export interface FilterExplanation { estimatedCost: number; estimatedRows: number; budget: number; withinBudget: boolean; sql: string }

@@ -4,7 +4,7 @@ import type { Config } from '../../config';
 import type { Db } from '../../db/client';
 import { badUserInput, notFound, userError, type UserError, type UserErrorCode } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
-import { cursorScope, openCursor, pageSize, sealCursor, timePage, toConnection, type Connection } from '../../lib/pagination';
+import { cursorScope, cursorSealer, openCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
 import type { CreateSegmentInput, CustomerFilter, SegmentKind, UpdateSegmentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from '../profile/customer-filter';
 import { explainCustomerFilter } from '../profile/profile.service';
@@ -43,8 +43,9 @@ export async function listSegments(db: Db, args: { kind?: SegmentKind | null; in
     if (typeof name !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw badUserInput('after is not a valid cursor for this list', 'after');
     after = { name, id };
   }
+  const seal = cursorSealer(scope);
   const { rows, totalCount } = await repo.listSegments(db, { kind: args.kind ?? null, includeArchived: Boolean(args.includeArchived), after, limit: first + 1 });
-  return toConnection(rows, first, args.after, (r) => sealCursor(scope, [r.sortName, r.id]), totalCount);
+  return toConnection(rows, first, args.after, (r) => seal([r.sortName, r.id]), totalCount);
 }
 
 export async function membershipChanges(db: Db, segmentId: string, first: number | null | undefined, after: string | null | undefined): Promise<Omit<Connection<SegmentMembershipChangeRow>, 'totalCount'>> {
