@@ -100,16 +100,19 @@ function soleRootField(info: GraphQLResolveInfo): boolean {
   return roots.length === 1 && roots[0]!.kind === 'Field';
 }
 
+const REFUSED_INPUT: ReadonlySet<unknown> = new Set(['BAD_USER_INPUT', 'QUERY_TOO_COMPLEX']);
+
 /**
- * Runs a root connection resolver. An argument it refuses (a cursor of another list, `first: 1000`)
- * on the only root field of the operation refuses the whole request, so it answers HTTP 400; next to
- * other root fields the error stays at its path and the rest of the response is kept (HTTP 200).
+ * Runs a root connection resolver. Arguments it refuses (a cursor of another list, `first: 1000`, a
+ * filter over the cost budget) on the only root field of the operation refuse the whole request, so
+ * it answers HTTP 400; next to other root fields the error stays at its path and the rest of the
+ * response is kept (HTTP 200).
  */
 export async function rootConnection<T>(info: GraphQLResolveInfo, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof GraphQLError && e.extensions.code === 'BAD_USER_INPUT' && soleRootField(info)) throw withHttpStatus(e, 400);
+    if (e instanceof GraphQLError && REFUSED_INPUT.has(e.extensions.code) && !e.extensions.http && soleRootField(info)) throw withHttpStatus(e, 400);
     throw e;
   }
 }

@@ -74,6 +74,7 @@ describe('error contract', () => {
   it('answers customers(first: 1000) with BAD_USER_INPUT', async () => {
     const res = await app.gql('{ customers(first: 1000) { totalCount } }');
     expectBadInput(res);
+    expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.extensions?.field).toBe('first');
   });
 
