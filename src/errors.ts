@@ -45,6 +45,13 @@ export const serviceUnavailable = (message = 'A dependency is unavailable; retry
   make('SERVICE_UNAVAILABLE', message);
 export const internal = () => make('INTERNAL_SERVER_ERROR', 'Internal server error');
 
+/**
+ * The same error with an HTTP status for the response: for a refusal that nulls the whole result
+ * (Apollo answers with the status of the errors' `http` extension; formatError drops the extension).
+ */
+export const withHttpStatus = (error: GraphQLError, status: number): GraphQLError =>
+  new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status } } });
+
 /** Expected mutation failures are data, not errors (ARCHITECTURE.md: `userErrors`). */
 export type UserErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN';
 export interface UserError { field: string[]; message: string; code: UserErrorCode }

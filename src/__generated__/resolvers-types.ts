@@ -375,9 +375,9 @@ export type Customer = Node & {
   /** Date of birth. */
   birthDate?: Maybe<Scalars['Date']['output']>;
   /** Every consent decision, newest first; optionally one purpose. */
-  consentHistory: Array<ConsentRecord>;
+  consentHistory?: Maybe<Array<ConsentRecord>>;
   /** Current consent per purpose. */
-  consents: Array<Consent>;
+  consents?: Maybe<Array<Consent>>;
   /** When the record was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Name to show: first and last name, or the email when no name is known. */
@@ -395,15 +395,15 @@ export type Customer = Node & {
   /** Opaque global id. */
   id: Scalars['ID']['output'];
   /** Service history, newest first. */
-  interactions: InteractionConnection;
+  interactions?: Maybe<InteractionConnection>;
   /** Family name. */
   lastName?: Maybe<Scalars['String']['output']>;
   /** Every change of the lifecycle stage, newest first. */
-  lifecycleHistory: Array<LifecycleChange>;
+  lifecycleHistory?: Maybe<Array<LifecycleChange>>;
   /** Lifecycle stage. */
   lifecycleStage: LifecycleStage;
   /** Purchase metrics. */
-  metrics: CustomerMetrics;
+  metrics?: Maybe<CustomerMetrics>;
   /**
    * National identity or tax number, stored encrypted. Only ADMIN reads it in clear and AGENT sees the
    * last four characters; every other viewer gets FORBIDDEN at this field.
@@ -414,15 +414,15 @@ export type Customer = Node & {
   /** Completeness and validity of this profile. */
   quality: CustomerQuality;
   /** Segments (not archived) the customer is a member of, by name. */
-  segments: Array<Segment>;
+  segments?: Maybe<Array<Segment>>;
   /** Every add, change and removal of the customer's tags (including expiry and merges), newest first. */
-  tagHistory: Array<TagChange>;
+  tagHistory?: Maybe<Array<TagChange>>;
   /** Current, unexpired tags; optionally of one category. */
-  tags: Array<CustomerTag>;
+  tags?: Maybe<Array<CustomerTag>>;
   /** Transactions, interactions and tag changes merged, newest first. */
-  timeline: TimelineConnection;
+  timeline?: Maybe<TimelineConnection>;
   /** Orders and refunds, newest first. */
-  transactions: TransactionConnection;
+  transactions?: Maybe<TransactionConnection>;
   /** When the record last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -1465,7 +1465,10 @@ export type Node = {
 /** Relay pagination state of a connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** Cursor of the last edge; pass it as `after` to read the next page. */
+  /**
+   * Cursor of the last edge; pass it as `after` to read the next page. Cursors are opaque and valid only
+   * for the field, parent and arguments (all but `first`) they were issued for; any other is BAD_USER_INPUT.
+   */
   endCursor?: Maybe<Scalars['String']['output']>;
   /** True when `first` items were returned and more follow. */
   hasNextPage: Scalars['Boolean']['output'];
@@ -1504,63 +1507,69 @@ export type QualityCondition = {
   validity?: InputMaybe<RatioRange>;
 };
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type Query = {
   __typename?: 'Query';
   /** All API keys (ADMIN). */
-  apiKeys: Array<ApiKey>;
+  apiKeys?: Maybe<Array<ApiKey>>;
   /** Who read or changed a customer's data, newest first (ADMIN). */
-  auditLog: Array<AuditEntry>;
+  auditLog?: Maybe<Array<AuditEntry>>;
   /** Product categories bought together in the same order (market-basket analysis), strongest lift first. */
-  categoryAffinity: Array<CategoryPair>;
+  categoryAffinity?: Maybe<Array<CategoryPair>>;
   /** Monthly cohorts formed in the window and the share of each buying in each following month. */
-  cohortRetention: Array<Cohort>;
+  cohortRetention?: Maybe<Array<Cohort>>;
   /** One customer by global id; `NOT_FOUND` error when there is none. */
   customer?: Maybe<Customer>;
   /** One customer by an identifier in a source system; null when there is none. */
   customerByExternalId?: Maybe<Customer>;
   /** Customer counts and spend measures grouped by up to three dimensions. */
-  customerStats: CustomerStats;
+  customerStats?: Maybe<CustomerStats>;
   /** Customers matching a filter and/or a keyword search, in a stable order, paginated with keyset cursors. */
-  customers: CustomerConnection;
+  customers?: Maybe<CustomerConnection>;
   /** Pairs of customers that are probably duplicates, most likely first. */
-  duplicateCandidates: Array<DuplicateCandidate>;
+  duplicateCandidates?: Maybe<Array<DuplicateCandidate>>;
   /** Cost estimate and SQL shape of a filter, without running it (for filter-building UIs). */
-  explainCustomerFilter: FilterExplanation;
+  explainCustomerFilter?: Maybe<FilterExplanation>;
   /** Everything held about a customer, as JSON (ADMIN). */
   exportCustomerData?: Maybe<CustomerDataExport>;
   /** Service volume and complaints grouped by channel, type and/or sentiment, optionally per period. */
-  interactionStats: Array<InteractionStatsGroup>;
+  interactionStats?: Maybe<Array<InteractionStatsGroup>>;
   /** Any object by its global id, or null when it does not exist. */
   node?: Maybe<Node>;
   /** The golden record a merge would produce, without merging. */
-  previewMerge: MergePreview;
+  previewMerge?: Maybe<MergePreview>;
   /** Dry run: what applying a saved rule (`id`) or an unsaved one (`input`) would change now. Writes nothing. */
-  previewTagRule: TagRulePreview;
+  previewTagRule?: Maybe<TagRulePreview>;
   /** Sales per period for the customers matching the filter. */
-  salesSeries: Array<SalesPoint>;
+  salesSeries?: Maybe<Array<SalesPoint>>;
   /** One segment; `NOT_FOUND` when it does not exist. */
-  segment: Segment;
+  segment?: Maybe<Segment>;
   /** Daily sizes of a segment between two days (inclusive), oldest first. */
-  segmentSizeHistory: Array<SegmentSizePoint>;
+  segmentSizeHistory?: Maybe<Array<SegmentSizePoint>>;
   /** Segments by name (archived ones only with `includeArchived`). */
-  segments: SegmentConnection;
+  segments?: Maybe<SegmentConnection>;
   /** The tag taxonomy, optionally one category. */
-  tagDefinitions: Array<TagDefinition>;
+  tagDefinitions?: Maybe<Array<TagDefinition>>;
   /** One rule by global id; null when there is none. */
   tagRule?: Maybe<TagRule>;
   /** Tag rules, optionally only enabled or disabled ones. */
-  tagRules: Array<TagRule>;
+  tagRules?: Maybe<Array<TagRule>>;
   /** The caller, as authenticated. */
   viewer: Viewer;
   /** The delivery log of a webhook, newest first (ADMIN). */
-  webhookDeliveries: WebhookDeliveryConnection;
+  webhookDeliveries?: Maybe<WebhookDeliveryConnection>;
   /** Registered webhooks (ADMIN). */
-  webhooks: Array<Webhook>;
+  webhooks?: Maybe<Array<Webhook>>;
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryAuditLogArgs = {
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1569,7 +1578,10 @@ export type QueryAuditLogArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCategoryAffinityArgs = {
   filter?: InputMaybe<CustomerFilter>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1578,7 +1590,10 @@ export type QueryCategoryAffinityArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCohortRetentionArgs = {
   by: CohortBasis;
   filter?: InputMaybe<CustomerFilter>;
@@ -1587,27 +1602,39 @@ export type QueryCohortRetentionArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCustomerByExternalIdArgs = {
   externalId: Scalars['String']['input'];
   source: Scalars['String']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCustomerStatsArgs = {
   filter?: InputMaybe<CustomerFilter>;
   groupBy?: InputMaybe<Array<CustomerGroupBy>>;
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryCustomersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<CustomerFilter>;
@@ -1617,7 +1644,10 @@ export type QueryCustomersArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryDuplicateCandidatesArgs = {
   customerId?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1625,19 +1655,28 @@ export type QueryDuplicateCandidatesArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryExplainCustomerFilterArgs = {
   filter: CustomerFilter;
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryExportCustomerDataArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryInteractionStatsArgs = {
   filter?: InputMaybe<CustomerFilter>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1647,20 +1686,29 @@ export type QueryInteractionStatsArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryPreviewMergeArgs = {
   mergedIds: Array<Scalars['ID']['input']>;
   survivorId: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryPreviewTagRuleArgs = {
   id?: InputMaybe<Scalars['ID']['input']>;
   input?: InputMaybe<TagRuleInput>;
@@ -1668,7 +1716,10 @@ export type QueryPreviewTagRuleArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QuerySalesSeriesArgs = {
   filter?: InputMaybe<CustomerFilter>;
   from: Scalars['DateTime']['input'];
@@ -1677,13 +1728,19 @@ export type QuerySalesSeriesArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QuerySegmentArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QuerySegmentSizeHistoryArgs = {
   from?: InputMaybe<Scalars['Date']['input']>;
   id: Scalars['ID']['input'];
@@ -1691,7 +1748,10 @@ export type QuerySegmentSizeHistoryArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QuerySegmentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1700,26 +1760,38 @@ export type QuerySegmentsArgs = {
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryTagDefinitionsArgs = {
   category?: InputMaybe<TagCategory>;
   status?: InputMaybe<TagStatus>;
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryTagRuleArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryTagRulesArgs = {
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
-/** Entry points for reading the customer graph. */
+/**
+ * Entry points for reading the customer graph. A field the viewer may not read (role, API key scope or
+ * privacy policy) answers null with a FORBIDDEN error at its path; the rest of the response is kept.
+ */
 export type QueryWebhookDeliveriesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -2151,7 +2223,7 @@ export type Sentiment =
 export type Subscription = {
   __typename?: 'Subscription';
   /** Tag and segment events as they are committed (ADMIN, MARKETER); optionally only some types. */
-  customerEvents: CustomerEvent;
+  customerEvents?: Maybe<CustomerEvent>;
 };
 
 
@@ -2262,7 +2334,7 @@ export type TagDefinition = Node & {
   /** When the definition was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Customers currently holding the tag (unexpired). */
-  customerCount: Scalars['Int']['output'];
+  customerCount?: Maybe<Scalars['Int']['output']>;
   /** ISO 8601 duration after which new assignments expire unless they give `expiresAt` (null: never). */
   defaultTtl?: Maybe<Scalars['String']['output']>;
   /** What the tag means and how it is set. */
@@ -2284,7 +2356,7 @@ export type TagDefinition = Node & {
   /** When the definition last changed. */
   updatedAt: Scalars['DateTime']['output'];
   /** Rules (and, where installed, segments) that assign or filter on this tag. */
-  usedBy: Array<TagUsage>;
+  usedBy?: Maybe<Array<TagUsage>>;
   /** Kind of value. */
   valueType: TagValueType;
 };
@@ -3428,8 +3500,8 @@ export type CreateApiKeyPayloadResolvers<ContextType = Context, ParentType exten
 export type CustomerResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
   birthDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
-  consentHistory?: Resolver<Array<ResolversTypes['ConsentRecord']>, ParentType, ContextType, Partial<CustomerConsentHistoryArgs>>;
-  consents?: Resolver<Array<ResolversTypes['Consent']>, ParentType, ContextType>;
+  consentHistory?: Resolver<Maybe<Array<ResolversTypes['ConsentRecord']>>, ParentType, ContextType, Partial<CustomerConsentHistoryArgs>>;
+  consents?: Resolver<Maybe<Array<ResolversTypes['Consent']>>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -3438,19 +3510,19 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['Gender']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  interactions?: Resolver<ResolversTypes['InteractionConnection'], ParentType, ContextType, Partial<CustomerInteractionsArgs>>;
+  interactions?: Resolver<Maybe<ResolversTypes['InteractionConnection']>, ParentType, ContextType, Partial<CustomerInteractionsArgs>>;
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  lifecycleHistory?: Resolver<Array<ResolversTypes['LifecycleChange']>, ParentType, ContextType, Partial<CustomerLifecycleHistoryArgs>>;
+  lifecycleHistory?: Resolver<Maybe<Array<ResolversTypes['LifecycleChange']>>, ParentType, ContextType, Partial<CustomerLifecycleHistoryArgs>>;
   lifecycleStage?: Resolver<ResolversTypes['LifecycleStage'], ParentType, ContextType>;
-  metrics?: Resolver<ResolversTypes['CustomerMetrics'], ParentType, ContextType>;
+  metrics?: Resolver<Maybe<ResolversTypes['CustomerMetrics']>, ParentType, ContextType>;
   nationalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   quality?: Resolver<ResolversTypes['CustomerQuality'], ParentType, ContextType>;
-  segments?: Resolver<Array<ResolversTypes['Segment']>, ParentType, ContextType>;
-  tagHistory?: Resolver<Array<ResolversTypes['TagChange']>, ParentType, ContextType, Partial<CustomerTagHistoryArgs>>;
-  tags?: Resolver<Array<ResolversTypes['CustomerTag']>, ParentType, ContextType, Partial<CustomerTagsArgs>>;
-  timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
-  transactions?: Resolver<ResolversTypes['TransactionConnection'], ParentType, ContextType, Partial<CustomerTransactionsArgs>>;
+  segments?: Resolver<Maybe<Array<ResolversTypes['Segment']>>, ParentType, ContextType>;
+  tagHistory?: Resolver<Maybe<Array<ResolversTypes['TagChange']>>, ParentType, ContextType, Partial<CustomerTagHistoryArgs>>;
+  tags?: Resolver<Maybe<Array<ResolversTypes['CustomerTag']>>, ParentType, ContextType, Partial<CustomerTagsArgs>>;
+  timeline?: Resolver<Maybe<ResolversTypes['TimelineConnection']>, ParentType, ContextType, Partial<CustomerTimelineArgs>>;
+  transactions?: Resolver<Maybe<ResolversTypes['TransactionConnection']>, ParentType, ContextType, Partial<CustomerTransactionsArgs>>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -3722,31 +3794,31 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
-  auditLog?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'customerId'>>;
-  categoryAffinity?: Resolver<Array<ResolversTypes['CategoryPair']>, ParentType, ContextType, Partial<QueryCategoryAffinityArgs>>;
-  cohortRetention?: Resolver<Array<ResolversTypes['Cohort']>, ParentType, ContextType, RequireFields<QueryCohortRetentionArgs, 'by' | 'from' | 'to'>>;
+  apiKeys?: Resolver<Maybe<Array<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
+  auditLog?: Resolver<Maybe<Array<ResolversTypes['AuditEntry']>>, ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'customerId'>>;
+  categoryAffinity?: Resolver<Maybe<Array<ResolversTypes['CategoryPair']>>, ParentType, ContextType, Partial<QueryCategoryAffinityArgs>>;
+  cohortRetention?: Resolver<Maybe<Array<ResolversTypes['Cohort']>>, ParentType, ContextType, RequireFields<QueryCohortRetentionArgs, 'by' | 'from' | 'to'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'source'>>;
-  customerStats?: Resolver<ResolversTypes['CustomerStats'], ParentType, ContextType, Partial<QueryCustomerStatsArgs>>;
-  customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
-  duplicateCandidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType, Partial<QueryDuplicateCandidatesArgs>>;
-  explainCustomerFilter?: Resolver<ResolversTypes['FilterExplanation'], ParentType, ContextType, RequireFields<QueryExplainCustomerFilterArgs, 'filter'>>;
+  customerStats?: Resolver<Maybe<ResolversTypes['CustomerStats']>, ParentType, ContextType, Partial<QueryCustomerStatsArgs>>;
+  customers?: Resolver<Maybe<ResolversTypes['CustomerConnection']>, ParentType, ContextType, Partial<QueryCustomersArgs>>;
+  duplicateCandidates?: Resolver<Maybe<Array<ResolversTypes['DuplicateCandidate']>>, ParentType, ContextType, Partial<QueryDuplicateCandidatesArgs>>;
+  explainCustomerFilter?: Resolver<Maybe<ResolversTypes['FilterExplanation']>, ParentType, ContextType, RequireFields<QueryExplainCustomerFilterArgs, 'filter'>>;
   exportCustomerData?: Resolver<Maybe<ResolversTypes['CustomerDataExport']>, ParentType, ContextType, RequireFields<QueryExportCustomerDataArgs, 'id'>>;
-  interactionStats?: Resolver<Array<ResolversTypes['InteractionStatsGroup']>, ParentType, ContextType, Partial<QueryInteractionStatsArgs>>;
+  interactionStats?: Resolver<Maybe<Array<ResolversTypes['InteractionStatsGroup']>>, ParentType, ContextType, Partial<QueryInteractionStatsArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
-  previewMerge?: Resolver<ResolversTypes['MergePreview'], ParentType, ContextType, RequireFields<QueryPreviewMergeArgs, 'mergedIds' | 'survivorId'>>;
-  previewTagRule?: Resolver<ResolversTypes['TagRulePreview'], ParentType, ContextType, Partial<QueryPreviewTagRuleArgs>>;
-  salesSeries?: Resolver<Array<ResolversTypes['SalesPoint']>, ParentType, ContextType, RequireFields<QuerySalesSeriesArgs, 'from' | 'interval' | 'to'>>;
-  segment?: Resolver<ResolversTypes['Segment'], ParentType, ContextType, RequireFields<QuerySegmentArgs, 'id'>>;
-  segmentSizeHistory?: Resolver<Array<ResolversTypes['SegmentSizePoint']>, ParentType, ContextType, RequireFields<QuerySegmentSizeHistoryArgs, 'id'>>;
-  segments?: Resolver<ResolversTypes['SegmentConnection'], ParentType, ContextType, RequireFields<QuerySegmentsArgs, 'includeArchived'>>;
-  tagDefinitions?: Resolver<Array<ResolversTypes['TagDefinition']>, ParentType, ContextType, Partial<QueryTagDefinitionsArgs>>;
+  previewMerge?: Resolver<Maybe<ResolversTypes['MergePreview']>, ParentType, ContextType, RequireFields<QueryPreviewMergeArgs, 'mergedIds' | 'survivorId'>>;
+  previewTagRule?: Resolver<Maybe<ResolversTypes['TagRulePreview']>, ParentType, ContextType, Partial<QueryPreviewTagRuleArgs>>;
+  salesSeries?: Resolver<Maybe<Array<ResolversTypes['SalesPoint']>>, ParentType, ContextType, RequireFields<QuerySalesSeriesArgs, 'from' | 'interval' | 'to'>>;
+  segment?: Resolver<Maybe<ResolversTypes['Segment']>, ParentType, ContextType, RequireFields<QuerySegmentArgs, 'id'>>;
+  segmentSizeHistory?: Resolver<Maybe<Array<ResolversTypes['SegmentSizePoint']>>, ParentType, ContextType, RequireFields<QuerySegmentSizeHistoryArgs, 'id'>>;
+  segments?: Resolver<Maybe<ResolversTypes['SegmentConnection']>, ParentType, ContextType, RequireFields<QuerySegmentsArgs, 'includeArchived'>>;
+  tagDefinitions?: Resolver<Maybe<Array<ResolversTypes['TagDefinition']>>, ParentType, ContextType, Partial<QueryTagDefinitionsArgs>>;
   tagRule?: Resolver<Maybe<ResolversTypes['TagRule']>, ParentType, ContextType, RequireFields<QueryTagRuleArgs, 'id'>>;
-  tagRules?: Resolver<Array<ResolversTypes['TagRule']>, ParentType, ContextType, Partial<QueryTagRulesArgs>>;
+  tagRules?: Resolver<Maybe<Array<ResolversTypes['TagRule']>>, ParentType, ContextType, Partial<QueryTagRulesArgs>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
-  webhookDeliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'webhookId'>>;
-  webhooks?: Resolver<Array<ResolversTypes['Webhook']>, ParentType, ContextType>;
+  webhookDeliveries?: Resolver<Maybe<ResolversTypes['WebhookDeliveryConnection']>, ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'webhookId'>>;
+  webhooks?: Resolver<Maybe<Array<ResolversTypes['Webhook']>>, ParentType, ContextType>;
 };
 
 export type RecordConsentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RecordConsentPayload'] = ResolversParentTypes['RecordConsentPayload']> = {
@@ -3884,7 +3956,7 @@ export type SegmentSizePointResolvers<ContextType = Context, ParentType extends 
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
-  customerEvents?: SubscriptionResolver<ResolversTypes['CustomerEvent'], "customerEvents", ParentType, ContextType, Partial<SubscriptionCustomerEventsArgs>>;
+  customerEvents?: SubscriptionResolver<Maybe<ResolversTypes['CustomerEvent']>, "customerEvents", ParentType, ContextType, Partial<SubscriptionCustomerEventsArgs>>;
 };
 
 export type TagChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TagChange'] = ResolversParentTypes['TagChange']> = {
@@ -3912,7 +3984,7 @@ export type TagDefinitionResolvers<ContextType = Context, ParentType extends Res
   cardinality?: Resolver<ResolversTypes['TagCardinality'], ParentType, ContextType>;
   category?: Resolver<ResolversTypes['TagCategory'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  customerCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  customerCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   defaultTtl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   formerKeys?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -3923,7 +3995,7 @@ export type TagDefinitionResolvers<ContextType = Context, ParentType extends Res
   owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TagStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  usedBy?: Resolver<Array<ResolversTypes['TagUsage']>, ParentType, ContextType>;
+  usedBy?: Resolver<Maybe<Array<ResolversTypes['TagUsage']>>, ParentType, ContextType>;
   valueType?: Resolver<ResolversTypes['TagValueType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };

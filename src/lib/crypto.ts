@@ -86,7 +86,7 @@ export function fieldKeyring(): Keyring {
  */
 const IV_POOL = Buffer.alloc(4092);
 let ivOffset = IV_POOL.length;
-function nextIv(): Buffer {
+export function nextIv(): Buffer {
   if (ivOffset + 12 > IV_POOL.length) { randomFillSync(IV_POOL); ivOffset = 0; }
   const iv = Buffer.from(IV_POOL.subarray(ivOffset, ivOffset + 12));
   ivOffset += 12;

@@ -1,4 +1,7 @@
-import { badUserInput } from '../errors';
+import type { GraphQLResolveInfo } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { badUserInput, withHttpStatus } from '../errors';
+import { cursorSealer, openCursor } from './cursor';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -13,28 +16,11 @@ export function pageSize(first: number | null | undefined, field = 'first'): num
 }
 
 /**
- * Cursors are opaque (base64url JSON) and carry the sort key values of the row, so pages stay
- * correct when rows are inserted between requests (keyset pagination, never OFFSET).
- * `k` names the ordering the cursor belongs to; a cursor from another ordering is rejected.
+ * Cursors carry the sort key values of the row, so pages stay correct when rows are inserted between
+ * requests (keyset pagination, never OFFSET). They are sealed (src/lib/cursor.ts): opaque, authenticated,
+ * and bound to their connection, parent and arguments; any other cursor is BAD_USER_INPUT.
  */
-export function encodeCursor(kind: string, values: readonly (string | number | null)[]): string {
-  return Buffer.from(JSON.stringify([kind, ...values])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string, kind: string, arity: number, field = 'after'): (string | number | null)[] {
-  const fail = () => badUserInput(`${field} is not a valid cursor for this list`, field);
-  if (cursor.length > 1000) throw fail();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw fail();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== arity + 1 || parsed[0] !== kind) throw fail();
-  const values = parsed.slice(1);
-  if (!values.every((v) => v === null || typeof v === 'string' || typeof v === 'number')) throw fail();
-  return values as (string | number | null)[];
-}
+export { cursorScope, cursorSealer, openCursor, sealCursor, type CursorValue } from './cursor';
 
 export interface PageInfoShape {
   hasNextPage: boolean;
@@ -54,16 +40,18 @@ export function toConnection<T>(
   totalCount: number,
 ): Connection<T> {
   const page = rows.slice(0, first);
-  // Cursors are encoded only when read: a 360 view pages several child lists per customer and
-  // rarely asks for their edge cursors.
-  const edges: Edge<T>[] = page.map((node) => ({ node, get cursor() { return cursorOf(node); } }));
+  // Cursors are sealed only when read (a 360 view pages several child lists per customer and rarely
+  // asks for their edge cursors), once per edge: endCursor is the same string as the last edge's cursor.
+  const sealed: (string | undefined)[] = [];
+  const cursorAt = (i: number) => (sealed[i] ??= cursorOf(page[i]!));
+  const edges: Edge<T>[] = page.map((node, i) => ({ node, get cursor() { return cursorAt(i); } }));
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,
       hasPreviousPage: Boolean(after),
-      get startCursor() { return page.length ? cursorOf(page[0]!) : null; },
-      get endCursor() { return page.length ? cursorOf(page.at(-1)!) : null; },
+      get startCursor() { return page.length ? cursorAt(0) : null; },
+      get endCursor() { return page.length ? cursorAt(page.length - 1) : null; },
     },
     totalCount,
   };
@@ -87,18 +75,44 @@ export function isTimestampKey(v: unknown): v is string {
 export interface TimePosition { key: string; id: string }
 
 /**
- * Page arguments of a time-ordered child connection (transactions, interactions, timeline):
- * `fetch` = first + 1 rows, and the validated keyset position from `after`.
+ * Page arguments of a time-ordered child connection (transactions, interactions, timeline, logs):
+ * `fetch` = first + 1 rows, and the validated keyset position from `after`. `scope` is the cursor
+ * scope (`cursorScope(field, parent, args)`): a cursor of another list or parent is refused.
  */
-export function timePage(kind: string, first: number | null | undefined, after: string | null | undefined) {
+export function timePage(scope: string, first: number | null | undefined, after: string | null | undefined) {
   const limit = pageSize(first);
   let position: TimePosition | null = null;
   if (after) {
-    const [key, id] = decodeCursor(after, kind, 2);
+    const [key, id] = openCursor(after, scope, 2);
     if (!isTimestampKey(key) || typeof id !== 'string' || !UUID.test(id)) {
       throw badUserInput('after is not a valid cursor for this list', 'after');
     }
     position = { key, id };
   }
-  return { limit, fetch: limit + 1, after: position, cursorOf: (row: { occurredKey: string; id: string }) => encodeCursor(kind, [row.occurredKey, row.id]) };
+  let seal: ((values: readonly string[]) => string) | undefined;
+  return { limit, fetch: limit + 1, after: position, cursorOf: (row: { occurredKey: string; id: string }) => (seal ??= cursorSealer(scope))([row.occurredKey, row.id]) };
+}
+
+/** True when `info`'s field is the only field selected at the root of its operation. */
+function soleRootField(info: GraphQLResolveInfo): boolean {
+  if (info.path.prev !== undefined) return false;
+  const roots = info.operation.selectionSet.selections;
+  return roots.length === 1 && roots[0]!.kind === 'Field';
+}
+
+const REFUSED_INPUT: ReadonlySet<unknown> = new Set(['BAD_USER_INPUT', 'QUERY_TOO_COMPLEX']);
+
+/**
+ * Runs a root connection resolver. Arguments it refuses (a cursor of another list, `first: 1000`, a
+ * filter over the cost budget) on the only root field of the operation refuse the whole request, so
+ * it answers HTTP 400; next to other root fields the error stays at its path and the rest of the
+ * response is kept (HTTP 200).
+ */
+export async function rootConnection<T>(info: GraphQLResolveInfo, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof GraphQLError && REFUSED_INPUT.has(e.extensions.code) && !e.extensions.http && soleRootField(info)) throw withHttpStatus(e, 400);
+    throw e;
+  }
 }

@@ -18,10 +18,10 @@ export interface CustomerRelation<L> {
   field: string;
   /**
    * The batch query for `ids` given the field's arguments, and how to put its rows into the
-   * loaders. Throws (e.g. BAD_USER_INPUT) when the arguments are invalid: the relation is then left
-   * to its resolver, which reports the error at the right path.
+   * loaders. Throws (e.g. BAD_USER_INPUT) when the arguments are invalid, or returns null when the
+   * relation cannot be batched: it is then left to its resolver, which reports any error at the right path.
    */
-  plan(ids: readonly string[], args: Record<string, unknown>): { query: SQL; prime(rows: unknown[], loaders: L): void };
+  plan(ids: readonly string[], args: Record<string, unknown>): { query: SQL; prime(rows: unknown[], loaders: L): void } | null;
 }
 
 /** The selected fields of `Customer` below the current field at `path` (e.g. ['edges', 'node']), first occurrence of each name. */
@@ -70,7 +70,8 @@ function collect(info: GraphQLResolveInfo, sets: readonly SelectionSetNode[]): F
  */
 export function pagedRelation<L, A, P>(spec: {
   field: string;
-  request(fieldArgs: Record<string, unknown>): { args: A; argsKey: string };
+  /** The page request of one customer's list (cursors are bound to their customer). */
+  request(customerId: string, fieldArgs: Record<string, unknown>): { args: A; argsKey: string };
   query(ids: readonly string[], args: A): SQL;
   /** Rows of the batch query -> page per customer id. */
   pages(rows: unknown[]): Map<string, P>;
@@ -80,7 +81,10 @@ export function pagedRelation<L, A, P>(spec: {
   return {
     field: spec.field,
     plan(ids, fieldArgs) {
-      const { args, argsKey } = spec.request(fieldArgs);
+      // Without a cursor the page arguments are the same for every customer. A cursor belongs to one
+      // customer's list: with several customers each resolver checks it (and reports it) at its own path.
+      if (fieldArgs.after != null && ids.length !== 1) return null;
+      const { args, argsKey } = spec.request(ids[0] ?? '', fieldArgs);
       return {
         query: spec.query(ids, args),
         prime(rows, loaders) {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toGlobalId } from '../../src/lib/global-id';
+import { cursorScope, sealCursor, type CursorValue } from '../../src/lib/cursor';
+import { toGlobalId, tryGlobalId } from '../../src/lib/global-id';
 import { createSeeder } from '../factories/index';
 import { startApp, type GqlResponse, type TestApp } from '../helpers/app';
 
@@ -40,7 +41,8 @@ describe('error contract', () => {
     app.gql<CustomersPage>('query ($after: String) { customers(first: 1, after: $after, orderBy: [CREATED_AT_DESC]) { edges { cursor node { id } } } }', { after });
   const expectBadInput = (res: GqlResponse<unknown>) => {
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.body.data ?? null).toBeNull();
+    // Refused before execution (no data), or at its (nullable) root field.
+    expect([null, { customers: null }]).toContainEqual(res.body.data ?? null);
   };
 
   it('answers a GraphQL syntax error with HTTP 400 and BAD_USER_INPUT', async () => {
@@ -72,6 +74,7 @@ describe('error contract', () => {
   it('answers customers(first: 1000) with BAD_USER_INPUT', async () => {
     const res = await app.gql('{ customers(first: 1000) { totalCount } }');
     expectBadInput(res);
+    expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.extensions?.field).toBe('first');
   });
 
@@ -83,35 +86,56 @@ describe('error contract', () => {
     expect(next.body.data?.customers.edges[0]?.node.id).not.toBe(first.body.data?.customers.edges[0]?.node.id);
   });
 
-  /** A real customers cursor (CREATED_AT_DESC), decoded into its parts, changed and encoded again. */
-  const tampered = async (change: (parts: unknown[]) => unknown[]) => {
-    const page = await app.gql<CustomersPage>('{ customers(first: 1, orderBy: [CREATED_AT_DESC]) { edges { cursor node { id } } } }');
-    const parts = JSON.parse(Buffer.from(page.body.data!.customers.edges[0]!.cursor, 'base64url').toString('utf8')) as unknown[];
-    expect(parts).toHaveLength(3);
-    return b64(change(parts));
-  };
+  /**
+   * Cursors are sealed with the server's key (this process shares it): a client cannot make these,
+   * but the checks after decryption must still refuse them (defence in depth).
+   */
+  const CREATED_DESC = cursorScope('customers', null, { orderBy: ['CREATED_AT_DESC'], search: null, filter: null });
+  const sealed = (values: CursorValue[]) => sealCursor(CREATED_DESC, values);
   const UUID = '0b6f3c52-1d4e-4b8a-9c3e-2f1a5d7e9b10';
+  const AT = '2099-01-01T00:00:00.000000Z';
 
+  it('accepts a position sealed under the right scope (so the refusals below are about their contents)', async () => {
+    const res = await customersAfter(sealed([AT, UUID]));
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.customers.edges).toHaveLength(1);
+  });
+
+  const flip = (c: string) => { const b = Buffer.from(c, 'base64url'); b[b.length - 20]! ^= 1; return b.toString('base64url'); };
   it.each([
     ['random base64', () => b64('just some random bytes')],
     ['a non-base64 string', async () => '%%%not-base64%%%'],
+    ['a cursor in the old base64-JSON format', async () => b64(['customers:CREATED_AT_DESC:', AT, UUID])],
     ['a cursor from transactions', async () => txCursor],
     ['a cursor of another ordering', async () => {
       const page = await app.gql<CustomersPage>('{ customers(first: 1, orderBy: [NAME_ASC]) { edges { cursor node { id } } } }');
       return page.body.data!.customers.edges[0]!.cursor;
     }],
-    ['a cursor with a non-uuid id', () => tampered(([kind, at]) => [kind, at, 'not-a-uuid'])],
-    ['a cursor with a 36-character id that is not a uuid', () => tampered(([kind, at]) => [kind, at, '-'.repeat(36)])],
-    ['a cursor with a number as id', () => tampered(([kind, at]) => [kind, at, 42])],
-    ['a cursor with a created-at value that is not a timestamp', () => tampered(([kind]) => [kind, 'yesterday', UUID])],
-    ['a cursor with a missing value', () => tampered(([kind, , id]) => [kind, id])],
-    ['a cursor with another kind', () => tampered(([, at, id]) => ['customers:HACKED', at, id])],
-  ])('answers a tampered customers cursor (%s) with BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', async (_label, cursor) => {
-    expectBadInput(await customersAfter(await cursor()));
+    ['a real cursor with one bit changed', async () => {
+      const page = await app.gql<CustomersPage>('{ customers(first: 1, orderBy: [CREATED_AT_DESC]) { edges { cursor node { id } } } }');
+      return flip(page.body.data!.customers.edges[0]!.cursor);
+    }],
+    ['a cursor with a non-uuid id', async () => sealed([AT, 'not-a-uuid'])],
+    ['a cursor with a 36-character id that is not a uuid', async () => sealed([AT, '-'.repeat(36)])],
+    ['a cursor with a number as id', async () => sealed([AT, 42])],
+    ['a cursor with a created-at value that is not a timestamp', async () => sealed(['yesterday', UUID])],
+    ['a cursor with a missing value', async () => sealed([UUID])],
+    ['a cursor of another scope', async () => sealCursor(cursorScope('customers:HACKED', null), [AT, UUID])],
+  ])('answers a tampered customers cursor (%s) with HTTP 400 and BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', async (_label, cursor) => {
+    const res = await customersAfter(await cursor());
+    expectBadInput(res);
+    expect(res.status).toBe(400);
   });
 
   it('answers a customers cursor with an impossible created-at timestamp with BAD_USER_INPUT', async () => {
-    expectBadInput(await customersAfter(await tampered(([kind, , id]) => [kind, '2025-13-45T99:99:99.000000Z', id])));
+    expectBadInput(await customersAfter(sealed(['2025-13-45T99:99:99.000000Z', UUID])));
+  });
+
+  it('keeps a refused cursor at its path, with HTTP 200, when other root fields answer', async () => {
+    const res = await app.gql<{ viewer: { role: string } }>('query ($after: String) { viewer { role } customers(after: $after) { totalCount } }', { after: 'garbage' });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ viewer: { role: 'ADMIN' }, customers: null });
+    expect(res.body.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['customers'], 'BAD_USER_INPUT']]);
   });
 
   it('answers a customers cursor used on transactions with BAD_USER_INPUT', async () => {
@@ -123,10 +147,12 @@ describe('error contract', () => {
   });
 
   it('answers a transactions cursor with an impossible timestamp with BAD_USER_INPUT', async () => {
-    const [kind, , id] = JSON.parse(Buffer.from(txCursor, 'base64url').toString('utf8')) as unknown[];
-    const after = b64([kind, '2025-13-45T99:99:99.000000Z', id]);
-    const res = await app.gql('query ($id: ID!, $after: String) { customer(id: $id) { transactions(after: $after) { totalCount } } }', { id: customerGid, after });
-    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    const customerId = tryGlobalId(customerGid, 'Customer')!;
+    const after = sealCursor(cursorScope('Customer.transactions', customerId, { from: null, to: null }), ['2025-13-45T99:99:99.000000Z', '0b6f3c52-1d4e-4b8a-9c3e-2f1a5d7e9b10']);
+    const ok = sealCursor(cursorScope('Customer.transactions', customerId, { from: null, to: null }), ['2099-01-01T00:00:00.000000Z', '0b6f3c52-1d4e-4b8a-9c3e-2f1a5d7e9b10']);
+    const q = 'query ($id: ID!, $after: String) { customer(id: $id) { transactions(after: $after) { totalCount } } }';
+    expect((await app.gql(q, { id: customerGid, after: ok })).body.errors).toBeUndefined();
+    expect(codes(await app.gql(q, { id: customerGid, after }))).toEqual(['BAD_USER_INPUT']);
   });
 
   it('answers a body that is not JSON with HTTP 400', async () => {

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client';
 import { pagedLoader, type PagedKey } from '../../lib/batch';
-import { timePage } from '../../lib/pagination';
+import { cursorScope, timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { TimelineEventRow } from './analytics.mappers';
@@ -8,11 +8,13 @@ import * as repo from './analytics.repository';
 
 export type TimelinePageKey = PagedKey<repo.TimelineArgs>;
 
-const CURSOR = 'tl';
 
-/** `Customer.timeline(first, after, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
-export function timelinePageRequest(a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
-  const page = timePage(CURSOR, a.first, a.after);
+/**
+ * `Customer.timeline(first, after, from, to)` of customer `customerId` -> page shape and loader
+ * arguments (resolver and prefetch agree). Cursors belong to that customer's timeline with those bounds.
+ */
+export function timelinePageRequest(customerId: string, a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(cursorScope('Customer.timeline', customerId, { from: a.from ?? null, to: a.to ?? null }), a.first, a.after);
   const args: repo.TimelineArgs = { limit: page.fetch, after: page.after, from: a.from ?? null, to: a.to ?? null };
   return { page, args, argsKey: JSON.stringify(args) };
 }

@@ -11,7 +11,7 @@ const Customer: CustomerResolvers = {
       customerId: c.id, orderCount: 0, totalSpent: '0.0000', averageOrderValue: '0.0000', firstPurchaseAt: null, lastPurchaseAt: null,
     },
   timeline: async (c, a, ctx) => {
-    const { page, args, argsKey } = timelinePageRequest(a);
+    const { page, args, argsKey } = timelinePageRequest(c.id, a);
     const rows = await ctx.loaders.timelinePage.load({ customerId: c.id, args, argsKey });
     const { edges, pageInfo } = toConnection(rows, page.limit, a.after, page.cursorOf, 0);
     return { edges, pageInfo };

@@ -2,6 +2,7 @@ import type {
   CustomerEventType, MutationResolvers, QueryResolvers, Resolvers, SubscriptionResolvers, WebhookDeliveryStatus,
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
+import { rootConnection } from '../../lib/pagination';
 import type { CustomerEventRow } from './automation.mappers';
 import {
   createWebhook, deleteWebhook, listDeliveries, listWebhooks, replayDelivery, replayEventsSince, subscribeToEvents, updateWebhook,
@@ -10,7 +11,7 @@ import { eventView } from './event-view';
 
 const Query: QueryResolvers = {
   webhooks: (_p, _a, ctx) => listWebhooks(ctx.db),
-  webhookDeliveries: (_p, { webhookId, status, first, after }, ctx) => listDeliveries(ctx.db, webhookId, status, first, after),
+  webhookDeliveries: (_p, { webhookId, status, first, after }, ctx, info) => rootConnection(info, () => listDeliveries(ctx.db, webhookId, status, first, after)),
 };
 
 const Mutation: MutationResolvers = {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
 import { badUserInput, forbidden, serviceUnavailable, userError, type UserError } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
-import { timePage, toConnection, type Connection } from '../../lib/pagination';
+import { cursorScope, timePage, toConnection, type Connection } from '../../lib/pagination';
 import type { Context } from '../../context';
 import type { CreateWebhookInput, UpdateWebhookInput, WebhookDeliveryStatus } from '../../__generated__/resolvers-types';
 import type { CustomerEventRow, CustomerEventType, WebhookDeliveryRow, WebhookRow } from './automation.mappers';
@@ -72,7 +72,7 @@ export async function deleteWebhook(db: Db, globalId: string): Promise<{ deleted
 export async function listDeliveries(db: Db, webhookGlobalId: string, status: WebhookDeliveryStatus | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<Omit<Connection<WebhookDeliveryRow>, 'totalCount'>> {
   const id = tryGlobalId(webhookGlobalId, 'Webhook');
   if (!id) throw badUserInput('webhookId is not a valid Webhook id', 'webhookId');
-  const page = timePage(`webhookDeliveries:${id}`, first, after);
+  const page = timePage(cursorScope('webhookDeliveries', id, { status: status ?? null }), first, after);
   const rows = await repo.listDeliveries(db, id, status ?? null, page.after, page.fetch);
   const { totalCount: _t, ...conn } = toConnection(rows, page.limit, after, (r) => page.cursorOf({ occurredKey: r.createdKey, id: r.id }), 0);
   return conn;

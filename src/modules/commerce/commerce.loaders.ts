@@ -1,7 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batched, byCustomer, groupByKeys, orderByKeys, pagedLoader, type PagedKey } from '../../lib/batch';
-import { timePage } from '../../lib/pagination';
+import { cursorScope, timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { TransactionItemRow, TransactionRow } from './commerce.mappers';
@@ -9,12 +9,14 @@ import * as repo from './commerce.repository';
 
 export type TransactionPageKey = PagedKey<repo.PageArgs>;
 
-const CURSOR = 'tx';
 const emptyPage = (): repo.TransactionPageRows => ({ customerId: '', totalCount: 0, rows: [] });
 
-/** `Customer.transactions(first, after, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
-export function transactionPageRequest(a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
-  const page = timePage(CURSOR, a.first, a.after);
+/**
+ * `Customer.transactions(first, after, from, to)` of customer `customerId` -> page shape and loader
+ * arguments (resolver and prefetch agree). Cursors belong to that customer's list with those bounds.
+ */
+export function transactionPageRequest(customerId: string, a: { first?: number | null; after?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(cursorScope('Customer.transactions', customerId, { from: a.from ?? null, to: a.to ?? null }), a.first, a.after);
   const args: repo.PageArgs = { limit: page.fetch, after: page.after, from: a.from ?? null, to: a.to ?? null };
   return { page, args, argsKey: JSON.stringify(args) };
 }

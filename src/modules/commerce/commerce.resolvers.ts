@@ -9,7 +9,7 @@ import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const Customer: CustomerResolvers = {
   transactions: async (c, a, ctx) => {
-    const { page, args, argsKey } = transactionPageRequest(a);
+    const { page, args, argsKey } = transactionPageRequest(c.id, a);
     const rows = await ctx.loaders.transactionPage.load({ customerId: c.id, args, argsKey });
     return toConnection(rows.rows, page.limit, a.after, page.cursorOf, rows.totalCount);
   },

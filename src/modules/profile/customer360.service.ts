@@ -33,7 +33,8 @@ function planFor(info: GraphQLResolveInfo, path: readonly string[]): Plan {
 function partsFor(plan: Plan, ids: readonly string[]): Part[] {
   return plan.relations.flatMap(({ relation, args }) => {
     try {
-      return [{ ...relation.plan(ids, args), keys: ids.length }];
+      const part = relation.plan(ids, args);
+      return part ? [{ ...part, keys: ids.length }] : [];
     } catch {
       // Invalid arguments (e.g. first: 1000): the field's resolver reports them at its own path.
       return [];

@@ -3,6 +3,7 @@ import type {
 } from '../../__generated__/resolvers-types';
 import { notFound } from '../../errors';
 import { expectGlobalId, toGlobalId } from '../../lib/global-id';
+import { rootConnection } from '../../lib/pagination';
 import { connectionSelection } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
@@ -17,11 +18,11 @@ const Query: QueryResolvers = {
   customerByExternalId: (_p, { source, externalId }, ctx) =>
     ctx.loaders.customerByExternalId.load({ source, externalId: externalId.trim() }),
   explainCustomerFilter: (_p, { filter }, ctx) => explainCustomerFilter(ctx.db, ctx.config, filter, ctx.rowScope),
-  customers: async (_p, args, ctx, info) => {
+  customers: (_p, args, ctx, info) => rootConnection(info, async () => {
     const page = await listCustomers(ctx.db, ctx.config, { ...args, ...connectionSelection(info), rowScope: ctx.rowScope });
     await prefetchCustomerRelations(ctx, info, ['edges', 'node'], page.edges.map((e) => e.node.id));
     return page;
-  },
+  }),
 };
 
 const Mutation: MutationResolvers = {

@@ -7,7 +7,7 @@ import { tryGlobalId } from '../../lib/global-id';
 import {
   cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhone,
 } from '../../lib/normalize';
-import { decodeCursor, encodeCursor, isTimestampKey, pageSize, toConnection, type Connection } from '../../lib/pagination';
+import { cursorScope, cursorSealer, isTimestampKey, openCursor, pageSize, toConnection, type Connection } from '../../lib/pagination';
 import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
@@ -49,6 +49,8 @@ export interface ListCustomersArgs {
   withRows?: boolean;
   /** The viewer's row scope (API keys): customers outside it do not exist for this request. */
   rowScope?: SQL | undefined;
+  /** The connection the cursors belong to (default `customers`; `Segment.members` of a segment). */
+  connection?: { field: string; parent: string | null };
 }
 
 const MAX_SEARCH = 200;
@@ -62,10 +64,12 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   // Keep the first occurrence of each key: [NAME_ASC, NAME_DESC] would make the second one meaningless.
   const orderBy = requested.filter((o, i) => requested.findIndex((p) => ORDERS[p].key === ORDERS[o].key) === i);
   const sort = orderBy.map((o) => ORDERS[o]);
-  const cursorKind = `customers:${orderBy.join(',')}:${term ?? ''}`;
+  // A cursor holds the sort values of its row, so it is valid only for the same ordering, search and
+  // filter (and list): anything else would start the page at a meaningless position.
+  const scope = cursorScope(args.connection?.field ?? 'customers', args.connection?.parent ?? null, { orderBy, search: term, filter: args.filter ?? null });
   let after: { values: string[]; id: string } | null = null;
   if (args.after) {
-    const values = decodeCursor(args.after, cursorKind, sort.length + 1);
+    const values = openCursor(args.after, scope, sort.length + 1);
     const id = values.pop();
     if (typeof id !== 'string' || !values.every((v) => typeof v === 'string') || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
       || !sort.every((s, i) => validSortValue(s.key, values[i] as string))) {
@@ -83,8 +87,9 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   const rows = await repo.listCustomers(db, { where, search, sort, after, limit: first + 1, withTotalCount: args.withTotalCount });
   let totalCount = rows[0]?.totalCount ?? null;
   if (args.withTotalCount && totalCount === null) totalCount = await repo.countCustomers(db, where, search);
-  const cursors = new Map(rows.map((r) => [r.row, encodeCursor(cursorKind, [...r.sortValues, r.row.id])]));
-  return toConnection(rows.map((r) => r.row), first, args.after, (row) => cursors.get(row) ?? '', totalCount ?? 0);
+  const cursors = new Map(rows.map((r) => [r.row, [...r.sortValues, r.row.id]]));
+  const seal = cursorSealer(scope);
+  return toConnection(rows.map((r) => r.row), first, args.after, (row) => seal(cursors.get(row)!), totalCount ?? 0);
 }
 
 export interface FilterExplanation { estimatedCost: number; estimatedRows: number; budget: number; withinBudget: boolean; sql: string }

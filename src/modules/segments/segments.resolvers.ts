@@ -2,6 +2,7 @@ import type {
   CustomerResolvers, MutationResolvers, QueryResolvers, Resolvers, SegmentKind, SegmentMembershipAction, SegmentResolvers,
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
+import { rootConnection } from '../../lib/pagination';
 import { connectionSelection } from '../../lib/selection';
 import { listCustomers } from '../profile/profile.service';
 import {
@@ -10,7 +11,7 @@ import {
 } from './segments.service';
 
 const Query: QueryResolvers = {
-  segments: (_p, args, ctx) => listSegments(ctx.db, args),
+  segments: (_p, args, ctx, info) => rootConnection(info, () => listSegments(ctx.db, args)),
   segment: (_p, { id }, ctx) => getSegment(ctx.db, id),
   segmentSizeHistory: (_p, { id, from, to }, ctx) => sizeHistory(ctx.db, id, from, to),
 };
@@ -32,7 +33,7 @@ const Segment: SegmentResolvers = {
   // Members are customers matching `segment: { in: [id] }`: the customer list's ordering, keyset cursors and row scope.
   members: (s, { orderBy, first, after }, ctx, info) => listCustomers(ctx.db, ctx.config, {
     filter: { segment: { in: [toGlobalId('Segment', s.id)] } }, orderBy, first, after,
-    ...connectionSelection(info), rowScope: ctx.rowScope,
+    ...connectionSelection(info), rowScope: ctx.rowScope, connection: { field: 'Segment.members', parent: s.id },
   }),
   membershipChanges: (s, { first, after }, ctx) => membershipChanges(ctx.db, s.id, first, after),
 };

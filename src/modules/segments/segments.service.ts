@@ -4,7 +4,7 @@ import type { Config } from '../../config';
 import type { Db } from '../../db/client';
 import { badUserInput, notFound, userError, type UserError, type UserErrorCode } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
-import { decodeCursor, encodeCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
+import { cursorScope, cursorSealer, openCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
 import type { CreateSegmentInput, CustomerFilter, SegmentKind, UpdateSegmentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from '../profile/customer-filter';
 import { explainCustomerFilter } from '../profile/profile.service';
@@ -36,18 +36,20 @@ export async function getSegment(db: Db, globalId: string): Promise<SegmentRow> 
 
 export async function listSegments(db: Db, args: { kind?: SegmentKind | null; includeArchived?: boolean | null; first?: number | null; after?: string | null }): Promise<Connection<SegmentRow>> {
   const first = pageSize(args.first);
+  const scope = cursorScope('segments', null, { kind: args.kind ?? null, includeArchived: Boolean(args.includeArchived) });
   let after: { name: string; id: string } | null = null;
   if (args.after) {
-    const [name, id] = decodeCursor(args.after, 'segments', 2);
+    const [name, id] = openCursor(args.after, scope, 2);
     if (typeof name !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw badUserInput('after is not a valid cursor for this list', 'after');
     after = { name, id };
   }
+  const seal = cursorSealer(scope);
   const { rows, totalCount } = await repo.listSegments(db, { kind: args.kind ?? null, includeArchived: Boolean(args.includeArchived), after, limit: first + 1 });
-  return toConnection(rows, first, args.after, (r) => encodeCursor('segments', [r.sortName, r.id]), totalCount);
+  return toConnection(rows, first, args.after, (r) => seal([r.sortName, r.id]), totalCount);
 }
 
 export async function membershipChanges(db: Db, segmentId: string, first: number | null | undefined, after: string | null | undefined): Promise<Omit<Connection<SegmentMembershipChangeRow>, 'totalCount'>> {
-  const page = timePage(`segmentChanges:${segmentId}`, first, after);
+  const page = timePage(cursorScope('Segment.membershipChanges', segmentId), first, after);
   const rows = await repo.membershipChanges(db, segmentId, page.after, page.fetch);
   const { totalCount: _t, ...conn } = toConnection(rows, page.limit, after, page.cursorOf, 0);
   return conn;

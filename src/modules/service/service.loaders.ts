@@ -1,7 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { batched, byCustomer, orderByKeys, pagedLoader, type PagedKey } from '../../lib/batch';
-import { timePage } from '../../lib/pagination';
+import { cursorScope, timePage } from '../../lib/pagination';
 import { pagedRelation, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
 import type { InteractionRow } from './service.mappers';
@@ -9,12 +9,14 @@ import * as repo from './service.repository';
 
 export type InteractionPageKey = PagedKey<repo.InteractionPageArgs>;
 
-const CURSOR = 'ix';
 const emptyPage = (): repo.InteractionPageRows => ({ customerId: '', totalCount: 0, rows: [] });
 
-/** `Customer.interactions(first, after, channel, from, to)` -> page shape and loader arguments (resolver and prefetch agree). */
-export function interactionPageRequest(a: { first?: number | null; after?: string | null; channel?: string | null; from?: Date | null; to?: Date | null }) {
-  const page = timePage(CURSOR, a.first, a.after);
+/**
+ * `Customer.interactions(first, after, channel, from, to)` of customer `customerId` -> page shape and
+ * loader arguments (resolver and prefetch agree). Cursors belong to that customer's list with those filters.
+ */
+export function interactionPageRequest(customerId: string, a: { first?: number | null; after?: string | null; channel?: string | null; from?: Date | null; to?: Date | null }) {
+  const page = timePage(cursorScope('Customer.interactions', customerId, { channel: a.channel ?? null, from: a.from ?? null, to: a.to ?? null }), a.first, a.after);
   const args: repo.InteractionPageArgs = { limit: page.fetch, after: page.after, channel: a.channel ?? null, from: a.from ?? null, to: a.to ?? null };
   return { page, args, argsKey: JSON.stringify(args) };
 }

@@ -9,7 +9,7 @@ import { afterCustomerWrite } from '../tags/tag-jobs.service';
 
 const Customer: CustomerResolvers = {
   interactions: async (c, a, ctx) => {
-    const { page, args, argsKey } = interactionPageRequest(a);
+    const { page, args, argsKey } = interactionPageRequest(c.id, a);
     const rows = await ctx.loaders.interactionPage.load({ customerId: c.id, args, argsKey });
     return toConnection(rows.rows, page.limit, a.after, page.cursorOf, rows.totalCount);
   },
