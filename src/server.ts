@@ -21,7 +21,7 @@ import type { Context } from './context';
 import type { QueryStats } from './db/client';
 import { requestDb, routeRequest, type Db, type DbHandle } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
-import { forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
+import { fieldErrorStatusPlugin, forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
 import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
 import { createLoaders } from './loaders';
@@ -126,6 +126,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      fieldErrorStatusPlugin<Context>(),
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
       ...(plugins ? [
         requestLogPlugin(logger, metrics),
