@@ -46,7 +46,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
-  SEED_DEMO: bool.default(true),
+  SEED_DEMO: bool.optional(),
   SEED_CUSTOMERS: z.coerce.number().int().min(0).max(10_000_000).default(1000),
   SQL_COUNT_HEADER: bool.optional(),
   LIMIT_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
@@ -87,10 +87,18 @@ const schema = z.object({
   INGEST_SOURCE_PRIORITY: z.string().regex(/^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$/, 'must be a comma-separated list of source names').default('crm,shop,pos,helpdesk'),
   INGEST_DATE_ORDER: z.enum(['DMY', 'MDY']).default('DMY'),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2500),
+  CORS_ORIGINS: z.string().optional(),
+  GRAPHQL_IDE: bool.optional(),
 });
 
 export type Config = {
   nodeEnv: 'development' | 'test' | 'production';
+  /** Stack traces in error responses: only when NODE_ENV=development is set explicitly (not by the default). */
+  stackTraces: boolean;
+  /** Origins (exact `scheme://host[:port]`) browsers may call the API from (CORS); none by default. */
+  corsOrigins: string[];
+  /** Serve the GraphQL IDE (GET / and GET /graphql from a browser); on in development. */
+  graphqlIde: boolean;
   port: number;
   host: string;
   databaseUrl: string | undefined;
@@ -143,6 +151,7 @@ export type Config = {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   requestTimeoutMs: number;
   bodyLimitBytes: number;
+  /** Demo data on an empty database: on by default except in production (there only with SEED_DEMO=true). */
   seed: { demo: boolean; customers: number };
   /** Adds `x-sql-statements` to responses (statement count of the request); off in production by default. */
   sqlCountHeader: boolean;
@@ -194,6 +203,23 @@ export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS5
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 const isHmac = (a: string) => a.startsWith('HS');
 
+/**
+ * CORS_ORIGINS: exact origins such as `https://console.example.com,http://localhost:5173`. No `*`
+ * and no patterns: an allowed origin may send credentials, so each one is named.
+ */
+function parseCorsOrigins(raw: string, issues: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of raw.split(',').map((o) => o.trim()).filter(Boolean)) {
+    let url: URL | undefined;
+    try { url = new URL(item); } catch { /* reported below */ }
+    if (item === '*' || item.includes('*')) issues.push(`CORS_ORIGINS: "${item}": wildcards are not allowed; list each origin`);
+    else if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.toLowerCase()) {
+      issues.push(`CORS_ORIGINS: "${item}" is not an origin such as https://app.example.com or http://localhost:5173 (scheme, host and port only)`);
+    } else origins.push(url.origin);
+  }
+  return origins;
+}
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
@@ -232,10 +258,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success && !(parsed.data.LIFECYCLE_NEW_DAYS <= parsed.data.LIFECYCLE_ACTIVE_DAYS && parsed.data.LIFECYCLE_ACTIVE_DAYS < parsed.data.LIFECYCLE_CHURN_DAYS)) {
     issues.push('LIFECYCLE_*_DAYS: need LIFECYCLE_NEW_DAYS <= LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_CHURN_DAYS');
   }
+  const corsOrigins = parseCorsOrigins(cleaned.CORS_ORIGINS ?? '', issues);
   if (!parsed.success || issues.length) throw new ConfigError(issues);
   const e = parsed.data;
   return {
     nodeEnv: e.NODE_ENV,
+    stackTraces: cleaned.NODE_ENV === 'development',
+    corsOrigins,
+    graphqlIde: e.GRAPHQL_IDE ?? e.NODE_ENV === 'development',
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
@@ -266,7 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    seed: { demo: e.SEED_DEMO, customers: e.SEED_CUSTOMERS },
+    seed: { demo: e.SEED_DEMO ?? e.NODE_ENV !== 'production', customers: e.SEED_CUSTOMERS },
     sqlCountHeader: e.SQL_COUNT_HEADER ?? e.NODE_ENV !== 'production',
     filterCostLimit: e.FILTER_COST_LIMIT,
     limits: { maxDepth: e.LIMIT_MAX_DEPTH, maxAliases: e.LIMIT_MAX_ALIASES, maxDirectives: e.LIMIT_MAX_DIRECTIVES, maxTokens: e.LIMIT_MAX_TOKENS, maxCost: e.LIMIT_MAX_COST },

@@ -1,4 +1,4 @@
-import { HeaderMap } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 
 /** The closed list of `extensions.code` values. Anything else is masked as INTERNAL_SERVER_ERROR. */
@@ -18,17 +18,49 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 const codeSet: ReadonlySet<string> = new Set(ERROR_CODES);
 export const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && codeSet.has(c);
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+/**
+ * The HTTP status of a request refused with this code before execution (authentication, limits, input
+ * guards, introspection): Apollo takes `extensions.http` of errors thrown from the context function and
+ * from request-pipeline hooks. Errors raised while executing fields are partial results and leave the
+ * status alone (`fieldErrorStatusPlugin`), so one FORBIDDEN field does not turn a response into a 403.
+ */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+  CONFLICT: 409,
   RATE_LIMITED: 429,
+  QUERY_TOO_COMPLEX: 400,
+  TIMEOUT: 504,
   SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
 };
 
 function make(code: ErrorCode, message: string, extra: Record<string, unknown> = {}, headers?: [string, string][]): GraphQLError {
   const status = HTTP_STATUS[code];
   return new GraphQLError(message, {
-    extensions: { code, ...extra, ...(status ? { http: { status, ...(headers ? { headers: new HeaderMap(headers) } : {}) } } : {}) },
+    extensions: { code, ...extra, http: { status, ...(headers ? { headers: new HeaderMap(headers) } : {}) } },
   });
+}
+
+/**
+ * Errors of field execution (they carry a `path`) are partial results: the response keeps HTTP 200
+ * and its data, as GraphQL over HTTP asks for `application/json`. Their `http` extension is dropped
+ * before Apollo reads it. Refusals before execution keep theirs (400, 401, 403, 429, ...).
+ */
+export function fieldErrorStatusPlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const e of errors) {
+            if (e.path && e.extensions && 'http' in e.extensions) delete (e.extensions as Record<string, unknown>).http;
+          }
+        },
+      };
+    },
+  };
 }
 
 export const unauthenticated = (message = 'Authentication required') => make('UNAUTHENTICATED', message);

@@ -21,7 +21,7 @@ import type { Context } from './context';
 import type { QueryStats } from './db/client';
 import { requestDb, routeRequest, type Db, type DbHandle } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
-import { forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
+import { fieldErrorStatusPlugin, forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
 import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
 import { createLoaders } from './loaders';
@@ -33,6 +33,8 @@ import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQu
 import { ShutdownRegistry } from './ops/shutdown';
 import { buildSchema } from './schema';
 import { attachSubscriptions } from './modules/automation/subscriptions';
+import { createCors } from './http/cors';
+import { serveIde } from './http/ide';
 
 /** Apollo's own codes for malformed requests, folded into the closed list. */
 const CLIENT_ERROR_CODES = new Set([
@@ -86,7 +88,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   // One keyring per process: repositories encrypt and decrypt with it (src/lib/crypto.ts), and key blind indexes with PRIVACY_HASH_KEY.
   configureFieldEncryption(resolveKeyring(config));
   configureBlindIndexKey(resolvePrivacyHashKey(config));
-  const dev = config.nodeEnv === 'development';
+  const dev = config.stackTraces;
   const schema = buildSchema({ shield, privacy, hashKey: resolvePrivacyHashKey(config), federation: config.federation });
   const armor = armorProtection(config);
   // A Redis outage degrades rate limiting to per-instance buckets; say so at most every 30 s.
@@ -126,7 +128,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
-      ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
+      fieldErrorStatusPlugin<Context>(),
+      // Apollo's landing page loads Sandbox from Apollo's CDN; the IDE is served by src/http/ide.ts.
+      ApolloServerPluginLandingPageDisabled(),
       ...(plugins ? [
         requestLogPlugin(logger, metrics),
         inputGuardPlugin<Context>(),
@@ -141,6 +145,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
   });
   await apollo.start();
 
+  const cors = createCors(config.corsOrigins);
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -170,6 +175,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     const closeIfDraining = () => { if (draining && !res.headersSent) res.setHeader('connection', 'close'); };
     closeIfDraining();
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Browser clients: CORS (CORS_ORIGINS, preflights answered here) and the IDE (GRAPHQL_IDE); src/http.
+    if (url.pathname === '/graphql' && cors(req, res)) return;
+    if (config.graphqlIde && await serveIde(req, res, url)) return;
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       if (draining) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting down' });

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { validate, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import { queryTooComplex } from '../errors';
@@ -30,12 +30,21 @@ export function armorProtection(config: Pick<Config, 'limits' | 'nodeEnv'>) {
   return armor.protect();
 }
 
+/**
+ * graphql-armor's cost rule, reporting its rejection as a validation error. (With
+ * `propagateOnRejection` it throws out of `validate()` instead: the plugin's own QUERY_TOO_COMPLEX,
+ * with its HTTP 400, was never reached and the armor error went out as HTTP 500.)
+ */
+function budgetRule(maxCost: number) {
+  return costLimitRule({ maxCost, propagateOnRejection: false, onReject: [(ctx, err) => (ctx as ValidationContext).reportError(err)] });
+}
+
 export function costBudgetPlugin(schema: GraphQLSchema, config: Pick<Config, 'limits'>): ApolloServerPlugin<Context> {
   const rules = new Map<Role, ReturnType<typeof costLimitRule>>();
   const ruleFor = (role: Role) => {
     let r = rules.get(role);
     if (!r) {
-      r = costLimitRule({ maxCost: Math.max(1, Math.floor(config.limits.maxCost * COST_BUDGET_SHARE[role])), propagateOnRejection: true });
+      r = budgetRule(Math.max(1, Math.floor(config.limits.maxCost * COST_BUDGET_SHARE[role])));
       rules.set(role, r);
     }
     return r;
@@ -53,7 +62,7 @@ export function costBudgetPlugin(schema: GraphQLSchema, config: Pick<Config, 'li
           if (!perDoc) { perDoc = new Map(); verdicts.set(document, perDoc); }
           let verdict = perDoc.get(budgetKey);
           if (verdict === undefined) {
-            const rule = v.kind === 'apiKey' && v.maxCost ? costLimitRule({ maxCost: v.maxCost, propagateOnRejection: true }) : ruleFor(v.role);
+            const rule = v.kind === 'apiKey' && v.maxCost ? budgetRule(v.maxCost) : ruleFor(v.role);
             const [error] = validate(schema, document, [rule]);
             verdict = error ? error.message.replace(/^Syntax Error: /, '') : null;
             perDoc.set(budgetKey, verdict);

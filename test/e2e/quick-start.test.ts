@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FULL_360 } from '../helpers/queries';
+import { hasChromium, launchBrowser } from './browser';
 
 /**
  * The README's quick start, for real: `npm start` (tsx src/index.ts) on an empty PGlite directory
@@ -67,8 +68,58 @@ describe('quick start: npm start on embedded PGlite', () => {
     expect(body.data?.customers.edges).toHaveLength(5);
   });
 
-  it('refuses requests without a token', async () => {
+  it('refuses requests without a token (with a stack trace: NODE_ENV=development is set)', async () => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ viewer { id } }' }) });
     expect(res.status).toBe(401);
+    const body = (await res.json()) as { errors: { extensions: { code: string; stacktrace?: string[] } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect(body.errors[0]?.extensions.stacktrace?.length).toBeGreaterThan(0);
   });
+
+  it('redirects GET / to the IDE at /graphql, whose page and files come from this server', async () => {
+    const root = await fetch(url.replace(/\/graphql$/, '/'), { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/graphql');
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('href="/ide/ruru.js"');
+    // No URL to another host anywhere in the page (Apollo's landing page loaded Sandbox from its CDN).
+    expect(html.match(/https?:\/\/[^\s"'<>]+/g) ?? []).toEqual([]);
+    const css = await fetch(url.replace(/\/graphql$/, '/ide/ruru.css'));
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+  });
+
+  it.skipIf(!hasChromium)('runs the README\'s first query in the IDE in Chromium, offline, with a token from `npm run token`', async () => {
+    const { stdout } = await promisify(execFile)(TSX, ['src/cli/token.ts', '--role', 'ADMIN'], { cwd: ROOT, env });
+    const token = stdout.trim();
+    const browser = await launchBrowser();
+    try {
+      const { page } = browser;
+      await page.goto(url.replace(/\/graphql$/, '/'));
+      expect(page.url()).toBe(url);
+      expect(await page.title()).toBe('Customer 360 gateway: GraphQL IDE');
+      // The header editor is open and prefilled with the Authorization header (a placeholder).
+      const headers = page.locator('.graphiql-editor-tool .view-lines').filter({ hasText: 'Authorization' });
+      await headers.waitFor({ timeout: 60_000 });
+      await headers.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.insertText(`{"Authorization": "Bearer ${token}"}`);
+      // The editor closes brackets and quotes by itself: drop what it added after the cursor.
+      await page.keyboard.press('Shift+Control+End');
+      await page.keyboard.press('Delete');
+      await page.getByRole('button', { name: /^Execute query/ }).click();
+      const response = page.locator('.graphiql-response');
+      await response.getByText('"totalCount": 25').waitFor({ timeout: 30_000 });
+      // Monaco renders spaces as no-break spaces.
+      expect((await response.innerText()).replace(/\s+/g, ' ')).toContain('"role": "ADMIN"');
+      const shot = await browser.screenshot('ide-readme-query');
+      console.log(`IDE screenshot: ${shot}`);
+      expect(browser.blocked).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });
