@@ -41,6 +41,8 @@ const schema = z.object({
   JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   JWT_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  JWT_REQUIRE_MFA_ROLES: z.string().regex(/^\s*(ADMIN|AGENT|MARKETER|ANALYST)(\s*,\s*(ADMIN|AGENT|MARKETER|ANALYST))*\s*$/, 'must be a comma-separated list of ADMIN, AGENT, MARKETER, ANALYST').optional(),
+  JWT_MFA_ACR: z.string().min(1).optional(),
   ENCRYPTION_KEYS: z.string().min(1).optional(),
   ENCRYPTION_ACTIVE_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -135,6 +137,8 @@ export type Config = {
     /** Public keys of asymmetric tokens: a remote JWKS (cached, refetched on an unknown kid), a JWKS file or a PEM key. */
     jwksUrl: string | undefined; jwksFile: string | undefined; publicKeyFile: string | undefined;
     jwksCooldownMs: number; jwksCacheMaxAgeMs: number;
+    /** Roles whose tokens must show multi-factor authentication: `amr` contains `mfa`, or `acr` is one of `mfaAcr`. */
+    requireMfaRoles: ('ADMIN' | 'AGENT' | 'MARKETER' | 'ANALYST')[]; mfaAcr: string[];
   };
   /** AES-256-GCM keys of the encrypted columns (`kid:base64,...`) and the one new values use; a dev key in the data directory when unset (not in production). */
   encryption: { keys: string | undefined; activeKey: string | undefined };
@@ -193,6 +197,8 @@ export type Config = {
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 const isHmac = (a: string) => a.startsWith('HS');
+/** A comma-separated setting as a list (unset: empty). */
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -260,6 +266,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwtSecret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, algorithms: algorithms as JwtAlgorithm[],
       jwksUrl: e.JWT_JWKS_URL, jwksFile: e.JWT_JWKS_FILE, publicKeyFile: e.JWT_PUBLIC_KEY_FILE,
       jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS, jwksCacheMaxAgeMs: e.JWT_JWKS_CACHE_MAX_AGE_MS,
+      requireMfaRoles: list(e.JWT_REQUIRE_MFA_ROLES) as Config['auth']['requireMfaRoles'],
+      mfaAcr: list(e.JWT_MFA_ACR),
     },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKey: e.ENCRYPTION_ACTIVE_KEY },
     privacyHashKey: e.PRIVACY_HASH_KEY,
