@@ -228,7 +228,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           const apiKey = req.headers['x-api-key'];
           const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, rdb)
             .catch((e: unknown) => { throw databaseErrorCode(e) ? serviceUnavailable('The database is unavailable; retry shortly') : e; });
-          const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? viewer.rateLimitPerMinute : null);
+          const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? { perMinute: viewer.rateLimitPerMinute, burst: viewer.rateLimitBurst } : undefined);
           if (!bucket.allowed) {
             metrics.rateLimited(viewer.kind);
             throw rateLimited(bucket.retryAfterSeconds);

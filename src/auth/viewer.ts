@@ -18,7 +18,7 @@ export type Viewer =
     fieldAllowList: ReadonlySet<string>; purpose: string | null; countries: readonly string[] | null;
     /** Segment uuids: only their members are visible (row scope); null = no segment restriction. */
     segmentIds: readonly string[] | null;
-    rateLimitPerMinute: number | null; maxCost: number | null;
+    rateLimitPerMinute: number | null; rateLimitBurst: number | null; maxCost: number | null;
     /** Accepts only persisted operations (manifest or registered APQ hashes). */
     persistedOnly: boolean;
   };
@@ -166,7 +166,7 @@ async function authenticateKey(presented: string, db: Db): Promise<Viewer> {
   const k = result.key;
   return {
     kind: 'apiKey', id: k.id, role: k.role as Role, name: k.name, scopes: k.scopes, fieldAllowList: new Set(k.fieldAllowList),
-    purpose: k.purpose, countries: k.countries, segmentIds: k.segmentIds, rateLimitPerMinute: k.rateLimitPerMinute, maxCost: k.maxCost,
+    purpose: k.purpose, countries: k.countries, segmentIds: k.segmentIds, rateLimitPerMinute: k.rateLimitPerMinute, rateLimitBurst: k.rateLimitBurst, maxCost: k.maxCost,
     persistedOnly: k.persistedOnly,
   };
 }
