@@ -234,10 +234,10 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
             throw rateLimited(bucket.retryAfterSeconds);
           }
           if (viewer.kind === 'apiKey' && viewer.persistedOnly) {
-            // Only hashes the manifest holds or someone registered before; this key may not register new ones.
+            // Only the manifest's operations: an APQ hash anyone registered would let the key run any document.
             const pq = persistedQueryOf(body, url.searchParams);
             if (!pq.hash) throw forbidden('This API key accepts only persisted operations: send extensions.persistedQuery.sha256Hash');
-            if (pq.hasQuery && !(await persisted.isKnown(pq.hash))) throw forbidden('This API key may not register new persisted operations');
+            if (!persisted.inManifest(pq.hash)) throw forbidden('This API key accepts only the operations of the persisted-operation manifest (PERSISTED_OPERATIONS_FILE)');
           }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;
