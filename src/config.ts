@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KeyringError, parseKeyring } from './lib/crypto';
 import { DEFAULT_IDLE_FILL } from './ops/idle-gc';
+import { validAllowedHost } from './modules/automation/webhook-address';
 
 /**
  * The only place that reads the environment. Every problem is reported at once
@@ -82,6 +83,8 @@ const schema = z.object({
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(30),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SUBSCRIPTION_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   INGEST_MATCH_RULES: z.string().regex(/^(external_id|email|phone)(,(external_id|email|phone))*$/, 'must be a comma-separated list of external_id, email, phone').default('external_id,email,phone'),
@@ -175,7 +178,13 @@ export type Config = {
   /** statement_timeout inside segment refresh transactions (they scan the whole base; requests keep theirs). */
   segmentRefreshTimeoutMs: number;
   /** Webhook dispatcher: poll interval (0 = not in process), retry backoff, attempts, request timeout, batch size. */
-  webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
+  webhooks: {
+    dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number;
+    /** Receivers may be on loopback, private, CGNAT and unique-local addresses (never link-local or cloud metadata). */
+    allowPrivate: boolean;
+    /** Hosts (names, IP addresses, CIDR ranges) webhooks may reach whatever they resolve to. */
+    allowedHosts: string[];
+  };
   /** How often subscriptions read the outbox. */
   subscriptionPollIntervalMs: number;
   /** Longest a subscription event waits for an unrelated long-running transaction (see OutboxFeed). */
@@ -238,6 +247,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success && !(parsed.data.LIFECYCLE_NEW_DAYS <= parsed.data.LIFECYCLE_ACTIVE_DAYS && parsed.data.LIFECYCLE_ACTIVE_DAYS < parsed.data.LIFECYCLE_CHURN_DAYS)) {
     issues.push('LIFECYCLE_*_DAYS: need LIFECYCLE_NEW_DAYS <= LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_CHURN_DAYS');
   }
+  for (const h of list(cleaned.WEBHOOK_ALLOWED_HOSTS)) {
+    if (!validAllowedHost(h)) issues.push(`WEBHOOK_ALLOWED_HOSTS: ${h} is not a host name, IP address or CIDR range`);
+  }
   if (!parsed.success || issues.length) throw new ConfigError(issues);
   const e = parsed.data;
   return {
@@ -297,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhooks: {
       dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, allowedHosts: list(e.WEBHOOK_ALLOWED_HOSTS),
     },
     subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
     subscriptionMaxLagMs: e.SUBSCRIPTION_MAX_LAG_MS,
