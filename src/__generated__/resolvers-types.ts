@@ -2214,7 +2214,7 @@ export type TagChange = {
   occurredAt: Scalars['DateTime']['output'];
   /** Value before the change. */
   previousValue?: Maybe<Scalars['String']['output']>;
-  /** Why: MANUAL, BULK, IMPORT, RULE, MODEL, EXPIRED (cleanup job), MERGE (tag merge). */
+  /** Why: MANUAL, BULK, IMPORT, RULE, MODEL, EXPIRED (cleanup job), MERGE (tag merge), CONSENT_WITHDRAWN (the customer objected to profiling). */
   reason?: Maybe<Scalars['String']['output']>;
   /** The rule behind the change (source RULE). */
   rule?: Maybe<TagRule>;
