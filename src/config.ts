@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KeyringError, parseKeyring } from './lib/crypto';
 import { DEFAULT_IDLE_FILL } from './ops/idle-gc';
+import { validAllowedHost } from './modules/automation/webhook-address';
 
 /**
  * The only place that reads the environment. Every problem is reported at once
@@ -41,6 +42,8 @@ const schema = z.object({
   JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   JWT_JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  JWT_REQUIRE_MFA_ROLES: z.string().regex(/^\s*(ADMIN|AGENT|MARKETER|ANALYST)(\s*,\s*(ADMIN|AGENT|MARKETER|ANALYST))*\s*$/, 'must be a comma-separated list of ADMIN, AGENT, MARKETER, ANALYST').optional(),
+  JWT_MFA_ACR: z.string().min(1).optional(),
   ENCRYPTION_KEYS: z.string().min(1).optional(),
   ENCRYPTION_ACTIVE_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -80,6 +83,8 @@ const schema = z.object({
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(30),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SUBSCRIPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SUBSCRIPTION_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   INGEST_MATCH_RULES: z.string().regex(/^(external_id|email|phone)(,(external_id|email|phone))*$/, 'must be a comma-separated list of external_id, email, phone').default('external_id,email,phone'),
@@ -143,6 +148,8 @@ export type Config = {
     /** Public keys of asymmetric tokens: a remote JWKS (cached, refetched on an unknown kid), a JWKS file or a PEM key. */
     jwksUrl: string | undefined; jwksFile: string | undefined; publicKeyFile: string | undefined;
     jwksCooldownMs: number; jwksCacheMaxAgeMs: number;
+    /** Roles whose tokens must show multi-factor authentication: `amr` contains `mfa`, or `acr` is one of `mfaAcr`. */
+    requireMfaRoles: ('ADMIN' | 'AGENT' | 'MARKETER' | 'ANALYST')[]; mfaAcr: string[];
   };
   /** AES-256-GCM keys of the encrypted columns (`kid:base64,...`) and the one new values use; a dev key in the data directory when unset (not in production). */
   encryption: { keys: string | undefined; activeKey: string | undefined };
@@ -180,7 +187,13 @@ export type Config = {
   /** statement_timeout inside segment refresh transactions (they scan the whole base; requests keep theirs). */
   segmentRefreshTimeoutMs: number;
   /** Webhook dispatcher: poll interval (0 = not in process), retry backoff, attempts, request timeout, batch size. */
-  webhooks: { dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number };
+  webhooks: {
+    dispatchIntervalMs: number; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number; batchSize: number;
+    /** Receivers may be on loopback, private, CGNAT and unique-local addresses (never link-local or cloud metadata). */
+    allowPrivate: boolean;
+    /** Hosts (names, IP addresses, CIDR ranges) webhooks may reach whatever they resolve to. */
+    allowedHosts: string[];
+  };
   /** How often subscriptions read the outbox. */
   subscriptionPollIntervalMs: number;
   /** Longest a subscription event waits for an unrelated long-running transaction (see OutboxFeed). */
@@ -202,6 +215,8 @@ export type Config = {
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 const isHmac = (a: string) => a.startsWith('HS');
+/** A comma-separated setting as a list (unset: empty). */
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 /**
  * CORS_ORIGINS: exact origins such as `https://console.example.com,http://localhost:5173`. No `*`
@@ -259,6 +274,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     issues.push('LIFECYCLE_*_DAYS: need LIFECYCLE_NEW_DAYS <= LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_CHURN_DAYS');
   }
   const corsOrigins = parseCorsOrigins(cleaned.CORS_ORIGINS ?? '', issues);
+  for (const h of list(cleaned.WEBHOOK_ALLOWED_HOSTS)) {
+    if (!validAllowedHost(h)) issues.push(`WEBHOOK_ALLOWED_HOSTS: ${h} is not a host name, IP address or CIDR range`);
+  }
   if (!parsed.success || issues.length) throw new ConfigError(issues);
   const e = parsed.data;
   return {
@@ -290,6 +308,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwtSecret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, algorithms: algorithms as JwtAlgorithm[],
       jwksUrl: e.JWT_JWKS_URL, jwksFile: e.JWT_JWKS_FILE, publicKeyFile: e.JWT_PUBLIC_KEY_FILE,
       jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS, jwksCacheMaxAgeMs: e.JWT_JWKS_CACHE_MAX_AGE_MS,
+      requireMfaRoles: list(e.JWT_REQUIRE_MFA_ROLES) as Config['auth']['requireMfaRoles'],
+      mfaAcr: list(e.JWT_MFA_ACR),
     },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKey: e.ENCRYPTION_ACTIVE_KEY },
     privacyHashKey: e.PRIVACY_HASH_KEY,
@@ -319,6 +339,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhooks: {
       dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS, batchSize: e.WEBHOOK_BATCH_SIZE,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, allowedHosts: list(e.WEBHOOK_ALLOWED_HOSTS),
     },
     subscriptionPollIntervalMs: e.SUBSCRIPTION_POLL_INTERVAL_MS,
     subscriptionMaxLagMs: e.SUBSCRIPTION_MAX_LAG_MS,

@@ -236,16 +236,16 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           const apiKey = req.headers['x-api-key'];
           const viewer = await authenticate({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey }, auth, rdb)
             .catch((e: unknown) => { throw databaseErrorCode(e) ? serviceUnavailable('The database is unavailable; retry shortly') : e; });
-          const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? viewer.rateLimitPerMinute : null);
+          const bucket = await limiter.take(`${viewer.kind}:${viewer.id}`, viewer.kind === 'apiKey' ? { perMinute: viewer.rateLimitPerMinute, burst: viewer.rateLimitBurst } : undefined);
           if (!bucket.allowed) {
             metrics.rateLimited(viewer.kind);
             throw rateLimited(bucket.retryAfterSeconds);
           }
           if (viewer.kind === 'apiKey' && viewer.persistedOnly) {
-            // Only hashes the manifest holds or someone registered before; this key may not register new ones.
+            // Only the manifest's operations: an APQ hash anyone registered would let the key run any document.
             const pq = persistedQueryOf(body, url.searchParams);
             if (!pq.hash) throw forbidden('This API key accepts only persisted operations: send extensions.persistedQuery.sha256Hash');
-            if (pq.hasQuery && !(await persisted.isKnown(pq.hash))) throw forbidden('This API key may not register new persisted operations');
+            if (!persisted.inManifest(pq.hash)) throw forbidden('This API key accepts only the operations of the persisted-operation manifest (PERSISTED_OPERATIONS_FILE)');
           }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;

@@ -92,6 +92,8 @@ export type ApiKey = {
   prefix: Scalars['String']['output'];
   /** Consent purpose a customer must have GRANTED to be visible to this key. */
   purpose?: Maybe<Scalars['String']['output']>;
+  /** Requests the key may make at once before the per-minute rate applies (null: its rate per minute, at most RATE_LIMIT_BURST). */
+  rateLimitBurst?: Maybe<Scalars['Int']['output']>;
   /** Requests per minute (null: the gateway default). */
   rateLimitPerMinute?: Maybe<Scalars['Int']['output']>;
   /** When it was revoked. */
@@ -298,6 +300,8 @@ export type CreateApiKeyInput = {
   persistedOnly?: InputMaybe<Scalars['Boolean']['input']>;
   /** Consent purpose required of visible customers (required for PARTNER). */
   purpose?: InputMaybe<Scalars['String']['input']>;
+  /** Requests the key may make at once (1-100000; default: its rate per minute, at most RATE_LIMIT_BURST). */
+  rateLimitBurst?: InputMaybe<Scalars['Int']['input']>;
   /** Requests per minute. */
   rateLimitPerMinute?: InputMaybe<Scalars['Int']['input']>;
   /** PARTNER (default) or a role for a service account. */
@@ -2282,7 +2286,7 @@ export type TagChange = {
   occurredAt: Scalars['DateTime']['output'];
   /** Value before the change. */
   previousValue?: Maybe<Scalars['String']['output']>;
-  /** Why: MANUAL, BULK, IMPORT, RULE, MODEL, EXPIRED (cleanup job), MERGE (tag merge). */
+  /** Why: MANUAL, BULK, IMPORT, RULE, MODEL, EXPIRED (cleanup job), MERGE (tag merge), CONSENT_WITHDRAWN (the customer objected to profiling). */
   reason?: Maybe<Scalars['String']['output']>;
   /** The rule behind the change (source RULE). */
   rule?: Maybe<TagRule>;
@@ -3428,6 +3432,7 @@ export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversP
   persistedOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purpose?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rateLimitBurst?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   rateLimitPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;

@@ -23,6 +23,8 @@ export function resolveAuthSettings(config: Pick<Config, 'auth' | 'pgliteDir' | 
     audience: a.audience,
     algorithms: a.algorithms,
     publicKeys: publicKeySource(config),
+    requireMfaRoles: a.requireMfaRoles,
+    mfaAcr: a.mfaAcr,
   };
 }
 
@@ -66,11 +68,12 @@ export function devSecret(dir: string, name: string): string {
 /** An HS256 token (`npm run token`, tests, the benchmark); asymmetric tokens come from the identity provider. */
 export async function signToken(
   auth: Pick<AuthSettings, 'secret' | 'issuer' | 'audience'>,
-  claims: { sub: string; role: Role },
+  claims: { sub: string; role: Role; amr?: string[]; acr?: string },
   expiresIn: string | number = '12h',
 ): Promise<string> {
   if (!auth.secret) throw new Error('no JWT_SECRET: HS256 tokens cannot be signed (JWT_ALGORITHMS accepts only asymmetric tokens)');
-  return new SignJWT({ role: claims.role })
+  const { sub: _sub, ...payload } = claims;
+  return new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(auth.issuer)

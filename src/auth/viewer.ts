@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { CustomerFilter, Role } from '../__generated__/resolvers-types';
 import type { Db } from '../db/client';
 import { toGlobalId } from '../lib/global-id';
@@ -18,7 +18,7 @@ export type Viewer =
     fieldAllowList: ReadonlySet<string>; purpose: string | null; countries: readonly string[] | null;
     /** Segment uuids: only their members are visible (row scope); null = no segment restriction. */
     segmentIds: readonly string[] | null;
-    rateLimitPerMinute: number | null; maxCost: number | null;
+    rateLimitPerMinute: number | null; rateLimitBurst: number | null; maxCost: number | null;
     /** Accepts only persisted operations (manifest or registered APQ hashes). */
     persistedOnly: boolean;
   };
@@ -32,6 +32,10 @@ export interface AuthSettings {
   algorithms?: readonly string[];
   /** Public keys of asymmetric tokens (JWKS URL, JWKS file or PEM), chosen by the token's kid and alg. */
   publicKeys?: JWTVerifyGetKey;
+  /** Roles whose tokens must show multi-factor authentication (JWT_REQUIRE_MFA_ROLES). */
+  requireMfaRoles?: readonly string[];
+  /** `acr` values that count as multi-factor (JWT_MFA_ACR), besides `mfa` in `amr`. */
+  mfaAcr?: readonly string[];
 }
 
 /**
@@ -75,6 +79,11 @@ export async function authenticate(headers: { authorization?: string; apiKey?: s
     const role = payload.role;
     if (typeof role !== 'string' || !roleSet.has(role)) throw unauthenticated('Token has no valid role claim');
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw unauthenticated('Token has no subject');
+    if (auth.requireMfaRoles?.includes(role) && !showsMfa(payload, auth.mfaAcr ?? [])) {
+      throw unauthenticated(`The ${role} role requires multi-factor authentication: the token's amr claim must contain "mfa"`
+        + (auth.mfaAcr?.length ? ` or its acr claim be one of ${auth.mfaAcr.map((a) => `"${a}"`).join(', ')}` : '')
+        + '; sign in again with a second factor');
+    }
     // Frozen: the cache hands the same object to later requests.
     const viewer: Viewer = Object.freeze({ kind: 'user', id: payload.sub, role: role as Role, scopes: Object.freeze([]) });
     verifiedTokens(auth).set(m[1], viewer, payload.exp as number);
@@ -89,6 +98,13 @@ export async function authenticate(headers: { authorization?: string; apiKey?: s
 }
 
 class JwksUnavailable extends Error {}
+
+/** RFC 8176 `amr` (authentication methods) containing `mfa`, or an `acr` the deployment counts as multi-factor. */
+function showsMfa(payload: JWTPayload, acrValues: readonly string[]): boolean {
+  const amr = payload.amr;
+  if (Array.isArray(amr) && amr.includes('mfa')) return true;
+  return typeof payload.acr === 'string' && acrValues.includes(payload.acr);
+}
 
 /**
  * Tokens whose signature and claims were verified, by their exact text, for at most
@@ -150,7 +166,7 @@ async function authenticateKey(presented: string, db: Db): Promise<Viewer> {
   const k = result.key;
   return {
     kind: 'apiKey', id: k.id, role: k.role as Role, name: k.name, scopes: k.scopes, fieldAllowList: new Set(k.fieldAllowList),
-    purpose: k.purpose, countries: k.countries, segmentIds: k.segmentIds, rateLimitPerMinute: k.rateLimitPerMinute, maxCost: k.maxCost,
+    purpose: k.purpose, countries: k.countries, segmentIds: k.segmentIds, rateLimitPerMinute: k.rateLimitPerMinute, rateLimitBurst: k.rateLimitBurst, maxCost: k.maxCost,
     persistedOnly: k.persistedOnly,
   };
 }

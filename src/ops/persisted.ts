@@ -101,9 +101,9 @@ export class PersistedOperationStore implements KeyValueCache<string> {
     return this.registrations.set(key, value, options);
   }
   delete(key: string) { return this.registrations.delete(key); }
-  /** A hash the manifest holds or a client has registered. */
-  async isKnown(hash: string): Promise<boolean> {
-    return this.manifest.has(hash) || (await this.registrations.get(APQ_PREFIX + hash)) !== undefined;
+  /** A hash of the manifest (what persisted-only API keys may run; APQ registrations are anyone's). */
+  inManifest(hash: string): boolean {
+    return this.manifest.has(hash);
   }
 }
 

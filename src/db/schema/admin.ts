@@ -23,6 +23,8 @@ export const apiKeys = pgTable('api_keys', {
   /** Only members of at least one of these segments (row scope; archived segments have none); null = no restriction. */
   segmentIds: uuid('segment_ids').array(),
   rateLimitPerMinute: integer('rate_limit_per_minute'),
+  /** Requests the key may make at once; null = min(its rate, RATE_LIMIT_BURST). */
+  rateLimitBurst: integer('rate_limit_burst'),
   maxCost: integer('max_cost'),
   persistedOnly: boolean('persisted_only').notNull().default(false),
   expiresAt: timestamp('expires_at', { withTimezone: true }),

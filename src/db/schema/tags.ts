@@ -76,7 +76,7 @@ export const customerTagEvents = pgTable('customer_tag_events', {
   ruleId: uuid('rule_id'),
   ruleVersion: integer('rule_version'),
   confidence: numeric('confidence', { precision: 5, scale: 4 }),
-  /** Why: MANUAL, BULK, RULE, MODEL, EXPIRED, MERGE, IMPORT. */
+  /** Why: MANUAL, BULK, RULE, MODEL, EXPIRED, MERGE, IMPORT, CONSENT_WITHDRAWN (objection to profiling). */
   reason: text('reason'),
 }, (t) => [
   primaryKey({ columns: [t.customerId, t.id] }),

@@ -26,7 +26,7 @@ export async function revokeApiKeyByPrefix(db: Db, prefix: string): Promise<ApiK
 export async function apiKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow | null> {
   const [r] = await execRows<Record<string, unknown>>(db, sql`
     SELECT id, name, prefix, secret_hash, role, scopes, field_allow_list, purpose, countries, segment_ids::text[] AS segment_ids, rate_limit_per_minute,
-      max_cost, persisted_only, expires_at, revoked_at, last_used_at, created_by, created_at
+      rate_limit_burst, max_cost, persisted_only, expires_at, revoked_at, last_used_at, created_by, created_at
     FROM api_keys WHERE prefix = ${prefix}`);
   if (!r) return null;
   return {
@@ -35,6 +35,7 @@ export async function apiKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow 
     purpose: (r.purpose as string | null) ?? null, countries: (r.countries as string[] | null) ?? null,
     segmentIds: (r.segment_ids as string[] | null) ?? null,
     rateLimitPerMinute: r.rate_limit_per_minute == null ? null : Number(r.rate_limit_per_minute),
+    rateLimitBurst: r.rate_limit_burst == null ? null : Number(r.rate_limit_burst),
     maxCost: r.max_cost == null ? null : Number(r.max_cost), persistedOnly: Boolean(r.persisted_only),
     expiresAt: toDateOrNull(r.expires_at), revokedAt: toDateOrNull(r.revoked_at), lastUsedAt: toDateOrNull(r.last_used_at),
     createdBy: String(r.created_by), createdAt: toDate(r.created_at),

@@ -42,6 +42,9 @@ export async function createApiKey(
   if (input.rateLimitPerMinute != null && (input.rateLimitPerMinute < 1 || input.rateLimitPerMinute > 1_000_000)) {
     errors.push(userError(['input', 'rateLimitPerMinute'], 'rateLimitPerMinute must be between 1 and 1000000'));
   }
+  if (input.rateLimitBurst != null && (!Number.isInteger(input.rateLimitBurst) || input.rateLimitBurst < 1 || input.rateLimitBurst > 100_000)) {
+    errors.push(userError(['input', 'rateLimitBurst'], 'rateLimitBurst must be between 1 and 100000'));
+  }
   if (input.maxCost != null && input.maxCost < 1) errors.push(userError(['input', 'maxCost'], 'maxCost must be positive'));
   const days = input.expiresInDays ?? 90;
   if (!Number.isInteger(days) || days < 1 || days > 730) errors.push(userError(['input', 'expiresInDays'], 'expiresInDays must be between 1 and 730'));
@@ -52,6 +55,7 @@ export async function createApiKey(
   const apiKey = await repo.insertApiKey(db, {
     name, prefix, secretHash: hashSecret(secret), role, scopes: [...new Set(input.scopes)], fieldAllowList: [...new Set(fields)],
     purpose, countries: countries ? (countries as string[]) : null, segmentIds, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+    rateLimitBurst: input.rateLimitBurst ?? null,
     maxCost: input.maxCost ?? null, persistedOnly: input.persistedOnly ?? false, expiresAt: new Date(Date.now() + days * 86_400_000), createdBy,
   });
   return { created: { apiKey, secret }, userErrors: [] };

@@ -23,7 +23,7 @@ export interface ApikeyCommandDeps {
 
 interface CreateOpts {
   name: string; role: Role; scopes: string[]; fields: string[]; purpose?: string; countries?: string[]; segment: string[];
-  rate?: number; maxCost?: number; persistedOnly: boolean; expiresInDays: number;
+  rate?: number; burst?: number; maxCost?: number; persistedOnly: boolean; expiresInDays: number;
 }
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -35,7 +35,7 @@ const segmentGlobalId = (v: string) => (UUID.test(v.trim()) ? toGlobalId('Segmen
 /** Input fields of `createApiKey` as the options that set them, so a refusal names what to fix. */
 const OPTION_OF: Record<string, string> = {
   name: '--name', role: '--role', scopes: '--scopes', fieldAllowList: '--fields', purpose: '--purpose', countries: '--countries',
-  segmentIds: '--segment', rateLimitPerMinute: '--rate', maxCost: '--max-cost', expiresInDays: '--expires-in-days',
+  segmentIds: '--segment', rateLimitPerMinute: '--rate', rateLimitBurst: '--burst', maxCost: '--max-cost', expiresInDays: '--expires-in-days',
 };
 
 /** Parses `argv` (without node and script) and runs the subcommand; returns the exit code. */
@@ -55,10 +55,15 @@ export async function apikeyCommand(argv: string[], deps: ApikeyCommandDeps): Pr
     .option('-c, --countries <list>', 'only customers in these ISO countries', list)
     .option('--segment <id>', 'only members of this segment (Segment id or uuid; repeatable: members of any of them)', collect, [])
     .option('--rate <perMinute>', 'requests per minute', (v) => Number(v))
+    .option('--burst <requests>', 'requests the key may make at once (default: --rate, at most RATE_LIMIT_BURST)', (v) => Number(v))
     .option('--max-cost <cost>', 'query cost budget', (v) => Number(v))
     .option('--persisted-only', 'accept only persisted operations (manifest or registered APQ hashes)', false)
     .option('--expires-in-days <days>', 'lifetime in days (1-730)', (v) => Number(v), 90)
     .addHelpText('after', `
+Rate: a key makes up to --burst requests at once, then --rate per minute on average (the budget is
+--burst requests per window of burst/rate minutes; a refused request is HTTP 429 RATE_LIMITED with
+Retry-After). Without --burst: the --rate, at most RATE_LIMIT_BURST (default 60).
+
 Row scope: a key sees only customers who granted --purpose, AND (when given) who are in one of --countries,
 AND who are members of at least one --segment. Segment membership is the materialized one: a customer who
 leaves the segment (refresh, member edit) is no longer visible; an archived segment has no members.
@@ -66,7 +71,7 @@ Unknown or archived segments are refused (exit code 1).
 
 Example:
   npm run -s apikey -- create --name "Acme loyalty" --scopes customers:read,tags:read \\
-    --fields Customer.email --purpose partner_sharing --countries DE,AT --rate 120 \\
+    --fields Customer.email --purpose partner_sharing --countries DE,AT --rate 120 --burst 60 \\
     --segment U2VnbWVudDo2ZjFj... --segment 0b7e4c1a-3d2f-4e5a-9b8c-7d6e5f4a3b2c`)
     .action(async (o: CreateOpts) => {
       const fields = allowListableFields(deps.schema());
@@ -74,7 +79,7 @@ Example:
       const { created, userErrors } = await deps.withDb((db) => createApiKey(db, 'cli', {
         name: o.name, role: o.role, scopes: o.scopes, fieldAllowList: o.fields, purpose: o.purpose ?? null, countries: o.countries ?? null,
         segmentIds: segmentArgs.length ? segmentArgs.map(segmentGlobalId) : null,
-        rateLimitPerMinute: o.rate ?? null, maxCost: o.maxCost ?? null, persistedOnly: o.persistedOnly, expiresInDays: o.expiresInDays,
+        rateLimitPerMinute: o.rate ?? null, rateLimitBurst: o.burst ?? null, maxCost: o.maxCost ?? null, persistedOnly: o.persistedOnly, expiresInDays: o.expiresInDays,
       }, fields));
       if (!created) {
         for (const e of userErrors) {

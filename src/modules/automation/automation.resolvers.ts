@@ -15,8 +15,8 @@ const Query: QueryResolvers = {
 };
 
 const Mutation: MutationResolvers = {
-  createWebhook: (_p, { input }, ctx) => createWebhook(ctx.db, ctx.viewer.id, input),
-  updateWebhook: (_p, { input }, ctx) => updateWebhook(ctx.db, input),
+  createWebhook: (_p, { input }, ctx) => createWebhook(ctx.db, ctx.viewer.id, input, ctx.config.webhooks),
+  updateWebhook: (_p, { input }, ctx) => updateWebhook(ctx.db, input, ctx.config.webhooks),
   deleteWebhook: (_p, { id }, ctx) => deleteWebhook(ctx.db, id),
   replayWebhookDelivery: (_p, { id }, ctx) => replayDelivery(ctx.db, id),
   replayWebhookEvents: (_p, { webhookId, since }, ctx) => replayEventsSince(ctx.db, webhookId, since),

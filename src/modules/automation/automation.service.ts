@@ -8,13 +8,15 @@ import type { CreateWebhookInput, UpdateWebhookInput, WebhookDeliveryStatus } fr
 import type { CustomerEventRow, CustomerEventType, WebhookDeliveryRow, WebhookRow } from './automation.mappers';
 import * as repo from './automation.repository';
 import { feedOf, SUBSCRIBER_ROLES } from './subscriptions';
+import { refusedTarget, type WebhookAddressPolicy } from './webhook-address';
 
 export interface WebhookResult { webhook: WebhookRow | null; secret: string | null; userErrors: UserError[] }
 
 const MIN_SECRET = 24;
 const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 
-function cleanUrl(url: string, errors: UserError[]): string {
+/** The receiver URL: http(s), no credentials, and an address the policy allows (src/modules/automation/webhook-address.ts). */
+async function cleanUrl(url: string, policy: WebhookAddressPolicy, errors: UserError[]): Promise<string> {
   const u = url.trim();
   let parsed: URL | null = null;
   try { parsed = new URL(u); } catch { /* reported below */ }
@@ -22,6 +24,9 @@ function cleanUrl(url: string, errors: UserError[]): string {
     errors.push(userError(['input', 'url'], 'url must be an http(s) URL of at most 2000 characters'));
   } else if (parsed.username || parsed.password) {
     errors.push(userError(['input', 'url'], 'url must not carry credentials; deliveries are authenticated by their signature'));
+  } else {
+    const refused = await refusedTarget(parsed, policy);
+    if (refused) errors.push(userError(['input', 'url'], `url refused: ${refused}`));
   }
   return u;
 }
@@ -34,9 +39,9 @@ function cleanDescription(d: string | null | undefined, errors: UserError[]): st
 
 export const listWebhooks = (db: Db) => repo.listWebhooks(db);
 
-export async function createWebhook(db: Db, actor: string, input: CreateWebhookInput): Promise<WebhookResult> {
+export async function createWebhook(db: Db, actor: string, input: CreateWebhookInput, policy: WebhookAddressPolicy): Promise<WebhookResult> {
   const errors: UserError[] = [];
-  const url = cleanUrl(input.url, errors);
+  const url = await cleanUrl(input.url, policy, errors);
   const description = cleanDescription(input.description, errors) ?? '';
   if (input.secret != null && (input.secret.length < MIN_SECRET || input.secret.length > 200)) {
     errors.push(userError(['input', 'secret'], `secret must be ${MIN_SECRET}-200 characters`));
@@ -47,11 +52,11 @@ export async function createWebhook(db: Db, actor: string, input: CreateWebhookI
   return { webhook, secret, userErrors: [] };
 }
 
-export async function updateWebhook(db: Db, input: UpdateWebhookInput): Promise<WebhookResult> {
+export async function updateWebhook(db: Db, input: UpdateWebhookInput, policy: WebhookAddressPolicy): Promise<WebhookResult> {
   const errors: UserError[] = [];
   const id = tryGlobalId(input.id, 'Webhook');
   if (!id) return { webhook: null, secret: null, userErrors: [userError(['input', 'id'], 'id is not a valid Webhook id')] };
-  const url = input.url == null ? undefined : cleanUrl(input.url, errors);
+  const url = input.url == null ? undefined : await cleanUrl(input.url, policy, errors);
   const description = cleanDescription(input.description, errors);
   if (errors.length) return { webhook: null, secret: null, userErrors: errors };
   const secret = input.rotateSecret ? newSecret() : undefined;

@@ -1,9 +1,13 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { Config } from '../../config';
 import type { Db } from '../../db/client';
 import type { Logger } from '../../logger';
 import * as repo from './automation.repository';
 import { eventView } from './event-view';
 import { signatureHeader } from './signature';
+import { checkedLookup, refusedUrl, WebhookAddressRefused, type WebhookAddressPolicy } from './webhook-address';
 
 export type DispatcherConfig = Pick<Config, 'webhooks'>;
 
@@ -71,25 +75,16 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'customer360-gateway-webhooks',
-          'idempotency-key': d.id,
-          'x-c360-event-id': d.event.id,
-          'x-c360-event-type': d.event.type,
-          'x-c360-delivery-attempt': String(d.attempts),
-          'x-c360-signature': signatureHeader(d.secret, timestamp, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(w.timeoutMs),
-      });
-      statusCode = res.status;
-      // The body is not used; reading it frees the socket for keep-alive.
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) error = `HTTP ${res.status}`;
+      statusCode = await post(d.url, {
+        'content-type': 'application/json',
+        'user-agent': 'customer360-gateway-webhooks',
+        'idempotency-key': d.id,
+        'x-c360-event-id': d.event.id,
+        'x-c360-event-type': d.event.type,
+        'x-c360-delivery-attempt': String(d.attempts),
+        'x-c360-signature': signatureHeader(d.secret, timestamp, body),
+      }, body, w.timeoutMs, w);
+      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (e) {
       error = e instanceof Error ? (e.name === 'TimeoutError' ? `timed out after ${w.timeoutMs} ms` : `${e.message}${causeOf(e)}`) : String(e);
     }
@@ -111,6 +106,32 @@ export class WebhookDispatcher {
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
+}
+
+/**
+ * One POST, redirects not followed, the whole exchange bounded by `timeoutMs`. The URL and every address
+ * its host resolves to are checked by the address policy, and the socket connects to the checked address
+ * (checkedLookup): a name rebound to an internal address after the webhook was created is refused here.
+ */
+function post(rawUrl: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: WebhookAddressPolicy): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let url: URL;
+    try { url = new URL(rawUrl); } catch { reject(new Error('the webhook url is not a valid URL')); return; }
+    const refused = refusedUrl(url, policy);
+    if (refused) { reject(new WebhookAddressRefused(refused)); return; }
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(url, {
+      method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: checkedLookup(policy) as LookupFunction,
+    }, (res) => {
+      // The body is not used; reading it frees the socket for keep-alive.
+      res.resume();
+      res.once('end', () => { clearTimeout(timer); resolve(res.statusCode ?? 0); });
+      res.once('error', (e) => { clearTimeout(timer); reject(e); });
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { name: 'TimeoutError' })), timeoutMs);
+    req.once('error', (e) => { clearTimeout(timer); reject(e); });
+    req.end(body);
+  });
 }
 
 const causeOf = (e: Error): string => {

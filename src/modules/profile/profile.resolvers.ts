@@ -8,6 +8,8 @@ import { connectionSelection } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
 import { afterCustomerWrite } from '../tags/tag-jobs.service';
+import { PROFILING_PURPOSE } from '../tags/profiling-consent';
+import { afterProfilingDecision } from '../tags/profiling-consent.service';
 
 const Query: QueryResolvers = {
   customer: async (_p, { id }, ctx, info) => {
@@ -38,6 +40,8 @@ const Mutation: MutationResolvers = {
   recordConsent: async (_p, { input }, ctx) => {
     const r = await recordConsent(ctx.db, input);
     if (r.customerId) ctx.audit.noteAction('WRITE', r.customerId, ['recordConsent']);
+    // An objection to profiling removes derived tags, scores and dynamic memberships at once; a grant re-runs the rules.
+    if (r.customerId && input.purpose.trim() === PROFILING_PURPOSE) await afterProfilingDecision(ctx.db, ctx.config, r.customerId);
     return { customer: r.customerId ? await ctx.loaders.customerById.load(r.customerId) : null, userErrors: r.userErrors };
   },
 };

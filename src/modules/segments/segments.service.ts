@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../../config';
-import type { Db } from '../../db/client';
+import { execRows, type Db, type Executor } from '../../db/client';
 import { badUserInput, notFound, userError, type UserError, type UserErrorCode } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import { cursorScope, cursorSealer, openCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
@@ -11,6 +11,7 @@ import { explainCustomerFilter } from '../profile/profile.service';
 import type { Logger } from '../../logger';
 import type { SegmentMembershipChangeRow, SegmentRow } from './segments.mappers';
 import * as repo from './segments.repository';
+import { profilingAllowed } from '../tags/profiling-consent';
 
 type FilterConfig = Pick<Config, 'defaultPhoneRegion' | 'filterCostLimit' | 'segmentRefreshTimeoutMs'>;
 
@@ -199,11 +200,29 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 async function recompute(tx: Tx, config: FilterConfig, seg: SegmentRow): Promise<{ entered: number; exited: number }> {
   // A refresh scans the whole base: it gets its own statement_timeout (transaction-local), not the request's.
   await tx.execute(sql`SELECT set_config('statement_timeout', ${String(config.segmentRefreshTimeoutMs)}, true)`);
-  const where = compileCustomerFilter(filterFromJson(seg.filter), config) ?? sql`true`;
+  // Customers who object to profiling are never members of a DYNAMIC segment (src/modules/tags/profiling-consent.ts).
+  const where = sql`(${compileCustomerFilter(filterFromJson(seg.filter), config) ?? sql`true`}) AND ${profilingAllowed(sql`customers.id`)}`;
   const ref = { id: seg.id, name: seg.name, version: seg.version };
   const exited = await repo.exitMembers(tx, ref, sql`NOT EXISTS (SELECT 1 FROM customers WHERE customers.id = m.customer_id AND ${where})`);
   const entered = await repo.enterMembers(tx, ref, sql`SELECT customers.id FROM customers WHERE ${where}`);
   return { entered, exited };
+}
+
+/**
+ * The given customers leave every DYNAMIC segment they are members of now (an objection to profiling),
+ * with EXITED history and SEGMENT_EXITED events; one statement per such segment. The daily size is
+ * recorded at the segment's next refresh. Returns how many memberships ended.
+ */
+export async function exitDynamicSegments(tx: Executor, customerIds: readonly string[]): Promise<number> {
+  const ids = sql`${sql.param([...customerIds])}::uuid[]`;
+  const segs = await execRows<{ id: string; name: string; version: number }>(tx, sql`
+    SELECT s.id, s.name, s.version FROM segments s
+    WHERE s.kind = 'DYNAMIC' AND s.archived_at IS NULL
+      AND EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = s.id AND m.customer_id = ANY(${ids}))
+    ORDER BY s.id FOR UPDATE OF s`);
+  let n = 0;
+  for (const s of segs) n += await repo.exitMembers(tx, { id: s.id, name: s.name, version: Number(s.version) }, sql`m.customer_id = ANY(${ids})`);
+  return n;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, type Executor } from '../../db/client';
+import { CONSENT_WITHDRAWN, profilingAllowed } from './profiling-consent';
 
 /**
  * Set-based statements of the tag engine. Every statement handles every customer it concerns at once
@@ -42,7 +43,8 @@ function diffCtes(p: SyncPlan, ordered = false): SQL {
     ? sql`(ct.rule_id IS NOT DISTINCT FROM ${p.owner.ruleId}::uuid)`
     : sql`(ct.source = 'MODEL' AND ct.actor = ${ownerActor(p.owner)})`;
   const valueKey = p.tag.cardinality === 'MULTIPLE' ? sql`coalesce(x.value, '')` : sql`''`;
-  const scopeD = p.customerIds ? sql`WHERE x.customer_id = ANY(${uuidArr(p.customerIds)})` : sql``;
+  // Customers who object to profiling have no automated tags (src/modules/tags/profiling-consent.ts).
+  const scopeD = sql`WHERE ${p.customerIds ? sql`x.customer_id = ANY(${uuidArr(p.customerIds)}) AND ` : sql``}${profilingAllowed(sql`x.customer_id`)}`;
   const scopeC = p.customerIds ? sql`AND ct.customer_id = ANY(${uuidArr(p.customerIds)})` : sql``;
   return sql`
     d AS (
@@ -149,7 +151,8 @@ export async function applySync(tx: Executor, p: SyncPlan): Promise<SyncCounts> 
       UNION ALL
       SELECT customer_id, ${tag}, 'CHANGED', value, old_value, ${source}, ${actor}, ${now}, ${ruleId}, ${version}, confidence, ${source} FROM upd WHERE kind = 'CHANGE'
       UNION ALL
-      SELECT customer_id, ${tag}, 'REMOVED', NULL, value, ${source}, ${actor}, ${now}, ${ruleId}, ${version}, confidence, ${source} FROM del
+      SELECT customer_id, ${tag}, 'REMOVED', NULL, value, ${source}, ${actor}, ${now}, ${ruleId}, ${version}, confidence,
+        CASE WHEN ${profilingAllowed(sql`del.customer_id`)} THEN ${source} ELSE ${CONSENT_WITHDRAWN} END FROM del
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM ins)::int AS added,
@@ -384,7 +387,8 @@ export async function refreshRfm(tx: Executor, now: Date, window: string): Promi
       FROM transactions t
       WHERE t.status = 'COMPLETED' AND t.occurred_at > ${n} - ${window}::interval AND t.occurred_at <= ${n}
       GROUP BY t.customer_id
-      HAVING count(*) FILTER (WHERE t.type = 'ORDER') > 0
+      -- No scores for customers who object to profiling (their rows are cleared below).
+      HAVING count(*) FILTER (WHERE t.type = 'ORDER') > 0 AND ${profilingAllowed(sql`t.customer_id`)}
     ),
     scored AS (
       SELECT customer_id, last_purchase_at, frequency, monetary, r, f, m,

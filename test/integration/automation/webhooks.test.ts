@@ -59,10 +59,11 @@ describe('webhooks', () => {
   const receiver = startReceiver(SECRET);
   let url: string;
   const dispatchers: WebhookDispatcher[] = [];
-  const dispatcherConfig = { webhooks: { dispatchIntervalMs: 50, retryBaseMs: 60, retryMaxMs: 300, maxAttempts: 100, timeoutMs: 3000, batchSize: 5 } };
+  // The receivers listen on 127.0.0.1: allowed explicitly (webhooks go to public addresses only by default).
+  const dispatcherConfig = { webhooks: { dispatchIntervalMs: 50, retryBaseMs: 60, retryMaxMs: 300, maxAttempts: 100, timeoutMs: 3000, batchSize: 5, allowPrivate: false, allowedHosts: ['127.0.0.1'] } };
 
   beforeAll(async () => {
-    app = await startApp();
+    app = await startApp({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
     seed = createSeeder(app.db.db);
     await seed.tagDefinition('vip', { category: 'VALUE', valueType: 'BOOLEAN' });
     await seed.tagDefinition('colour', { category: 'INTEREST', valueType: 'TEXT' });

@@ -84,14 +84,33 @@ describe('persisted operations', () => {
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
-  it('a persisted-operations-only key may not register new APQ hashes, but may use registered ones', async () => {
+  it('a persisted-operations-only key may not register new APQ hashes', async () => {
     const query = `query Mine { viewer { role } } # ${randomBytes(4).toString('hex')}`;
     const refused = await send({ query, extensions: pq(sha256(query)) }, { 'x-api-key': persistedKey });
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(await redis.get(`c360:apq:${sha256(query)}`)).toBeNull();
-    await send({ query, extensions: pq(sha256(query)) });
-    const used = await send({ extensions: pq(sha256(query)) }, { 'x-api-key': persistedKey });
-    expect(used.body.data).toEqual({ viewer: { role: 'ANALYST' } });
+  });
+
+  it('a persisted-operations-only key may not run a hash another caller registered (only the manifest)', async () => {
+    // Any logged-in user can register any document by APQ: were its hash enough, the key could run anything.
+    const query = `query Theirs { customers(first: 1) { totalCount } } # ${randomBytes(4).toString('hex')}`;
+    const registered = await send({ query, extensions: pq(sha256(query)) });
+    expect(registered.body.errors).toBeUndefined();
+    expect(await redis.get(`c360:apq:${sha256(query)}`)).toBe(query);
+    const byKey = await send({ extensions: pq(sha256(query)) }, { 'x-api-key': persistedKey });
+    expect(byKey.body.data ?? null).toBeNull();
+    expect(byKey.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(byKey.body.errors?.[0]?.message).toMatch(/only the operations of the persisted-operation manifest/);
+    // The same hash sent with its document (an Apollo client retrying after PersistedQueryNotFound) is refused too.
+    const withDoc = await send({ query, extensions: pq(sha256(query)) }, { 'x-api-key': persistedKey });
+    expect(withDoc.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
+
+  it('a persisted-operations-only key may send a manifest operation together with its document', async () => {
+    const { manifest } = buildManifest([{ path: 'me.graphql', text: ME }], buildBareSchema());
+    const res = await send({ query: manifest.operations[0]!.body, extensions: pq(manifestId) }, { 'x-api-key': persistedKey });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data).toEqual({ viewer: { kind: 'API_KEY', role: 'ANALYST' } });
   });
 
   it('ordinary keys and users still send ad-hoc documents', async () => {
