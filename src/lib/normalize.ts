@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { createRequire } from 'node:module';
 import countries, { type LocaleData } from 'i18n-iso-countries';
 
@@ -7,21 +7,41 @@ import countries, { type LocaleData } from 'i18n-iso-countries';
  * "the same email" and "the same phone" everywhere.
  */
 
-// Deliberately simple: a local part, one @, a dotted domain; no spaces. Full RFC 5322 is not the goal.
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Deliberately simple: a local part without spaces, one @, a domain of two or more dot-separated labels.
+// Full RFC 5322 is not the goal (quoted local parts and IP-literal domains are refused).
+const LOCAL = /^[^\s@]{1,64}$/;
+// A domain label (RFC 1035, internationalized names allowed): 1-63 letters, digits or hyphens (any script),
+// neither starting nor ending with a hyphen. Empty labels (`a@.example.com`, `a@example..com`) are refused.
+const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
 
 /** Lowercased, trimmed email; null when it is not an email address. */
 export function normalizeEmail(raw: string): string | null {
   const e = raw.trim().toLowerCase();
-  return e.length <= 254 && EMAIL.test(e) ? e : null;
+  if (e.length > 254) return null;
+  const at = e.lastIndexOf('@');
+  if (at <= 0 || !LOCAL.test(e.slice(0, at))) return null;
+  const labels = e.slice(at + 1).split('.');
+  return labels.length >= 2 && labels.every((l) => LABEL.test(l)) ? e : null;
 }
 
-/** E.164 (`+14155550100`) from any common format; national numbers use `defaultRegion`. Null when invalid. */
-export function normalizePhone(raw: string, defaultRegion: string): string | null {
+/**
+ * E.164 (`+14155550100`) from any common format; national numbers are read in `region` (the record's
+ * country: `020 7946 0018` is a London number in GB). Null when invalid, or when `region` is not a
+ * country with a numbering plan libphonenumber knows (then only international numbers are read).
+ */
+export function normalizePhone(raw: string, region: string): string | null {
   const trimmed = raw.trim();
   if (!trimmed || trimmed.length > 40) return null;
-  const parsed = parsePhoneNumberFromString(trimmed, { defaultCountry: defaultRegion as CountryCode });
+  const parsed = parsePhoneNumberFromString(trimmed, isSupportedCountry(region) ? { defaultCountry: region } : {});
   return parsed?.isValid() ? parsed.number : null;
+}
+
+/**
+ * The region national phone numbers of a record are read in: the record's country when it has one
+ * (and it has a numbering plan), else the configured default (DEFAULT_PHONE_REGION).
+ */
+export function phoneRegion(country: string | null | undefined, defaultRegion: string): string {
+  return country && isSupportedCountry(country) ? country : defaultRegion;
 }
 
 /** ISO 3166-1 alpha-2 from a code (any case); null when unknown. */

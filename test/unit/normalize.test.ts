@@ -12,6 +12,15 @@ describe('normalizeEmail', () => {
     expect(normalizeEmail(raw)).toBeNull();
   });
 
+  it.each(['user@.example.com', 'user@example.com.', 'user@example..com', 'user@-example.com', 'user@example-.com', 'user@example.-com',
+    'user@exa mple.com', 'us er@example.com', 'user@example', 'user@.com', 'user@example.com-', `user@${'a'.repeat(64)}.com`])('rejects the malformed domain or local part of %j', (raw) => {
+    expect(normalizeEmail(raw)).toBeNull();
+  });
+
+  it.each(['first.last+tag@mail.example.co.uk', 'a@b.io', 'o\'brien@my-shop.example.com', 'user@xn--mnchen-3ya.de', 'user@münchen.de', '张伟@例子.中国'])('accepts %j', (raw) => {
+    expect(normalizeEmail(raw)).toBe(raw.toLowerCase());
+  });
+
   it('rejects addresses longer than 254 characters', () => {
     expect(normalizeEmail(`${'a'.repeat(250)}@example.com`)).toBeNull();
   });

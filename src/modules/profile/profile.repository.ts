@@ -219,10 +219,11 @@ const countQuery = (where: SQL | undefined, search: CustomerSearch | null | unde
  * or fuzzy name/email (pg_trgm). Each branch is an index lookup that yields (id, score); a customer
  * found by several keeps the best. Exact hits score 2, fuzzy ones their trigram similarity (0..1).
  */
-export function customerSearch(term: string, email: string | null, phone: string | null): CustomerSearch {
+export function customerSearch(term: string, email: string | null, phones: readonly string[]): CustomerSearch {
   const branches: SQL[] = [sql`SELECT customer_id AS id, 2::float8 AS score FROM customer_identities WHERE external_id = ${term}`];
   if (email) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE email_normalized = ${email}`);
-  if (phone) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE phone_e164 = ${phone}`);
+  for (const p of phones) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE phone_e164 = ${p}`);
+  const phone = phones.length > 0;
   // A phone is matched exactly only; text with an @ also fuzzily against emails (typos); other text against names.
   const fuzzyNames = term.length >= 3 && !email && !phone;
   const fuzzyEmails = term.length >= 3 && !phone && term.includes('@');
