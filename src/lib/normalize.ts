@@ -37,11 +37,22 @@ export function normalizePhone(raw: string, region: string): string | null {
 }
 
 /**
- * The region national phone numbers of a record are read in: the record's country when it has one
- * (and it has a numbering plan), else the configured default (DEFAULT_PHONE_REGION).
+ * The regions national phone numbers of a record are read in, in order: the record's country when it
+ * has one (and it has a numbering plan), then the configured default (DEFAULT_PHONE_REGION). A number
+ * valid in the record's country is read there (`020 7946 0018` with GB); one that is not, but is valid
+ * in the default region (a US number of a customer living in GB), is read in the default region.
  */
-export function phoneRegion(country: string | null | undefined, defaultRegion: string): string {
-  return country && isSupportedCountry(country) ? country : defaultRegion;
+export function phoneRegions(country: string | null | undefined, defaultRegion: string): string[] {
+  return country && isSupportedCountry(country) && country !== defaultRegion ? [country, defaultRegion] : [defaultRegion];
+}
+
+/** E.164 of `raw` read in the first of `regions` where it is a valid number; null when in none. */
+export function normalizePhoneIn(raw: string, regions: readonly string[]): string | null {
+  for (const r of regions) {
+    const p = normalizePhone(raw, r);
+    if (p) return p;
+  }
+  return null;
 }
 
 /** ISO 3166-1 alpha-2 from a code (any case); null when unknown. */

@@ -5,8 +5,8 @@
  */
 import { fromUnits, lineTotal, toUnits } from '../../lib/decimal';
 import {
-  cleanText, normalizeCountryName, normalizeCurrencyCode, normalizeEmail, normalizeGender, normalizePhone,
-  parseDate, phoneRegion, parseDecimal, parseTimestamp, type DateOrder, type DecimalSeparator,
+  cleanText, normalizeCountryName, normalizeCurrencyCode, normalizeEmail, normalizeGender, normalizePhoneIn,
+  parseDate, phoneRegions, parseDecimal, parseTimestamp, type DateOrder, type DecimalSeparator,
 } from '../../lib/normalize';
 
 export const ENTITIES = ['customers', 'identities', 'transactions', 'interactions', 'tags', 'consents'] as const;
@@ -209,12 +209,12 @@ export function cleanCustomer(values: Record<string, unknown>, opts: CleanOption
     if (!code) c.fail('country', `is not a known country (got "${country}")`);
     else set('country', code);
   }
-  // A national number is read in the row's country (`020 7946 0018` with country GB), else in DEFAULT_PHONE_REGION.
+  // A national number is read in the row's country (`020 7946 0018` with country GB), then in DEFAULT_PHONE_REGION.
   const phone = c.text('phone', 40);
   if (phone) {
-    const region = phoneRegion(f.country, opts.defaultPhoneRegion);
-    const p = normalizePhone(phone, region);
-    if (!p) c.fail('phone', `is not a valid phone number (national numbers are read as ${region}${f.country ? ', the row\'s country' : ''}; got "${phone}")`);
+    const regions = phoneRegions(f.country, opts.defaultPhoneRegion);
+    const p = normalizePhoneIn(phone, regions);
+    if (!p) c.fail('phone', `is not a valid phone number (national numbers are read as ${regions.join(', then as ')}; got "${phone}")`);
     else set('phone', p);
   }
   set('lifecycleStage', c.oneOf('lifecycle_stage', ['PROSPECT', 'NEW', 'ACTIVE', 'AT_RISK', 'CHURNED', 'REACTIVATED'] as const, null));

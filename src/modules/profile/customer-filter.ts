@@ -2,7 +2,7 @@ import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzl
 import { customers, RECENT_ORDERS_KEPT } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
-import { normalizeCountry, normalizeEmail, normalizePhone, phoneRegion } from '../../lib/normalize';
+import { normalizeCountry, normalizeEmail, normalizePhoneIn, phoneRegions } from '../../lib/normalize';
 import { completenessSql, validitySql } from '../ingest/quality';
 import type {
   CustomerFilter, DecimalRange, IntRange, InteractionCondition, SegmentCondition, TagCondition, TimeWindow, TransactionCondition,
@@ -77,7 +77,7 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
   if (f.phone != null) {
     // A national number is read in the country this filter names (`{ phone: "020 7946 0018", country: "GB" }`).
     const named = f.country ? normalizeCountry(f.country) : null;
-    const phone = normalizePhone(f.phone, phoneRegion(named, opts.defaultPhoneRegion));
+    const phone = normalizePhoneIn(f.phone, phoneRegions(named, opts.defaultPhoneRegion));
     add(phone ? eq(customers.phoneE164, phone) : sql`false`);
   }
   if (f.nameContains != null) {

@@ -5,7 +5,7 @@ import { consents, customerIdentities, customers } from '../../db/schema/index';
 import { badUserInput, queryTooComplex, userError, type UserError } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import {
-  cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhone, phoneRegion,
+  cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhoneIn, phoneRegions,
 } from '../../lib/normalize';
 import { decodeCursor, encodeCursor, isTimestampKey, pageSize, toConnection, type Connection } from '../../lib/pagination';
 import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
@@ -125,7 +125,7 @@ function validSortValue(key: repo.CustomerSortKey, v: string): boolean {
 function searchPhones(term: string, filter: CustomerFilter | null | undefined, defaultRegion: string): string[] {
   const named = [filter?.country, ...(filter?.countries ?? [])].map((c) => (c ? normalizeCountry(c) : null)).filter((c): c is string => c !== null);
   const regions = named.length ? [...new Set(named)].slice(0, 20) : [defaultRegion];
-  return [...new Set(regions.map((r) => normalizePhone(term, phoneRegion(r, defaultRegion))).filter((p): p is string => p !== null))];
+  return [...new Set(regions.map((r) => normalizePhoneIn(term, phoneRegions(r, defaultRegion))).filter((p): p is string => p !== null))];
 }
 
 /** Phone parsing only for digit-heavy terms: "Ada 2" is a name, "+44 20 7946 0958" a phone. */
@@ -170,11 +170,11 @@ function cleanCustomerInput(input: UpsertCustomerInput, config: Pick<Config, 'de
   }
   if (input.phone !== undefined) {
     if (input.phone === null || !input.phone.trim()) { out.phone = null; out.phoneE164 = null; } else {
-      // A national number is read in the address's country when the input gives one, else in DEFAULT_PHONE_REGION.
+      // A national number is read in the address's country when the input gives one, then in DEFAULT_PHONE_REGION.
       const given = input.address?.country ? normalizeCountry(input.address.country) : null;
-      const region = phoneRegion(given, config.defaultPhoneRegion);
-      const p = normalizePhone(input.phone, region);
-      if (!p) errors.push(userError(['input', 'phone'], `phone is not a valid phone number (national numbers are read as ${region}${given ? ', the address\'s country' : ''}; give it as +<country code> <number>, or give address.country)`));
+      const regions = phoneRegions(given, config.defaultPhoneRegion);
+      const p = normalizePhoneIn(input.phone, regions);
+      if (!p) errors.push(userError(['input', 'phone'], `phone is not a valid phone number (national numbers are read as ${regions.join(', then as ')}; give it as +<country code> <number>, or give address.country)`));
       else { out.phone = p; out.phoneE164 = p; }
     }
   }

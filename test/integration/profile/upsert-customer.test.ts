@@ -95,6 +95,10 @@ describe('upsertCustomer', () => {
 
   it.each([
     ['an invalid email', { email: 'not-an-email' }, ['input', 'email']],
+    ['an email whose domain starts with a dot', { email: 'user@.example.com' }, ['input', 'email']],
+    ['an email with an empty domain label', { email: 'user@example..com' }, ['input', 'email']],
+    ['an email whose domain label ends with a hyphen', { email: 'user@example-.com' }, ['input', 'email']],
+    ['an email with a space in the domain', { email: 'user@exa mple.com' }, ['input', 'email']],
     ['an invalid phone', { phone: '12345' }, ['input', 'phone']],
     ['a birthDate in the future', { birthDate: '2999-01-01' }, ['input', 'birthDate']],
     ['a birthDate before 1900', { birthDate: '1815-12-10' }, ['input', 'birthDate']],
