@@ -17,7 +17,7 @@ const ROWS = [
   { id: 'P-DE', name: 'Jonas', phone: '030 12345000', country: 'DE', e164: '+493012345000' },
 ] as const;
 
-describe('phones are read in the row\'s country: npm run import', () => {
+describe('phones are read in the row\'s country, malformed emails are rejected: npm run import', () => {
   let target: ProcessDb;
   beforeAll(async () => { target = await processDb(); });
   afterAll(async () => { await target?.destroy(); });
@@ -25,18 +25,23 @@ describe('phones are read in the row\'s country: npm run import', () => {
   it('accepts national numbers of GB, CN and DE rows and stores them in E.164; a row without a country uses DEFAULT_PHONE_REGION', async () => {
     const dir = tmp();
     const file = path.join(dir, 'customers.csv');
-    writeFileSync(file, ['external_id,first_name,phone,country',
-      ...ROWS.map((r) => `${r.id},${r.name},${r.phone},${r.country}`),
-      'P-US,Ava,(415) 555-0132,',
-      // A Chinese mobile number with a British country is not a valid British number: rejected, and the report says how it was read.
-      'P-BAD,Noah,138-0013-8043,United Kingdom'].join('\n'));
+    writeFileSync(file, ['external_id,first_name,phone,country,email',
+      ...ROWS.map((r) => `${r.id},${r.name},${r.phone},${r.country},`),
+      'P-US,Ava,(415) 555-0132,,',
+      // A Chinese mobile number with a British country is not a valid British (nor US) number: rejected, and the report says how it was read.
+      'P-BAD,Noah,138-0013-8043,United Kingdom,',
+      // Issue 19 point 9: a domain starting with a dot is not an email domain.
+      'P-MAIL,Mia,,,user@.example.com'].join('\n'));
     const errors = path.join(dir, 'errors.csv');
     const r = await runCli('src/cli/import.ts', ['customers', file, '--source', 'crm', '--errors', errors, '--json'], { ...target.env, DEFAULT_PHONE_REGION: 'US' });
     expect(r.stderr + r.stdout).not.toMatch(/error:/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { rowsRead: number; stored: number; rejected: number };
-    expect(summary).toMatchObject({ rowsRead: 5, stored: 4, rejected: 1 });
-    expect(readReport(errors)).toEqual([expect.objectContaining({ field: 'phone', reason: expect.stringContaining('read as GB') })]);
+    expect(summary).toMatchObject({ rowsRead: 6, stored: 4, rejected: 2 });
+    expect(readReport(errors)).toEqual([
+      expect.objectContaining({ field: 'phone', reason: 'is not a valid phone number (national numbers are read as GB, then as US; got "138-0013-8043")' }),
+      expect.objectContaining({ field: 'email', reason: 'is not a valid email address (got "user@.example.com")' }),
+    ]);
 
     const handle = await target.open();
     try {
