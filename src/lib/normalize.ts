@@ -74,10 +74,40 @@ export const cleanText = (raw: string | null | undefined): string | null => {
   return t ? t : null;
 };
 
-/** The name to show and sort by: "First Last", else the email, else a placeholder. */
-export function deriveDisplayName(first: string | null, last: string | null, email: string | null): string {
-  const name = [first, last].filter(Boolean).join(' ');
-  return name || email || 'Unnamed customer';
+/** Han, kana and Hangul: names written in them put the family name first, without a space (`张伟`, `山田太郎`, `김민준`). */
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+export const hasCjk = (text: string): boolean => CJK.test(text);
+const NOT_CJK = /[^\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+
+/**
+ * The character n-grams a CJK search term is looked up by (drizzle/0024_cjk_names.sql indexes the
+ * unigrams and bigrams of every CJK name): per run of CJK letters, its bigrams, or the letter itself
+ * when it stands alone. Empty when the term has no CJK letters.
+ */
+export function cjkGrams(term: string): string[] {
+  const grams = new Set<string>();
+  for (const run of term.toLowerCase().split(NOT_CJK)) {
+    const chars = [...run];
+    if (chars.length === 1) grams.add(chars[0]!);
+    for (let i = 0; i + 1 < chars.length; i++) grams.add(chars[i]! + chars[i + 1]!);
+  }
+  return [...grams];
+}
+/** Countries where the family name comes first, also in Latin letters (`Zhang Wei`). */
+const FAMILY_NAME_FIRST = new Set(['CN', 'TW', 'HK', 'MO', 'JP', 'KR', 'KP']);
+
+/**
+ * The name to show and sort by: "First Last" (given name first), but "Last First" for names in CJK
+ * script or of a country where the family name comes first, written without a space when both parts
+ * are CJK (`张伟`, not `伟 张`); else the email, else a placeholder.
+ */
+export function deriveDisplayName(first: string | null, last: string | null, email: string | null, country?: string | null): string {
+  const parts = [first, last].filter((p): p is string => Boolean(p));
+  if (!parts.length) return email || 'Unnamed customer';
+  const cjk = parts.some(hasCjk);
+  if (!cjk && !(country && FAMILY_NAME_FIRST.has(country))) return parts.join(' ');
+  const familyFirst = [last, first].filter((p): p is string => Boolean(p));
+  return familyFirst.join(familyFirst.every(hasCjk) ? '' : ' ');
 }
 
 /**

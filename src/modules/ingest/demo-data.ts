@@ -16,6 +16,7 @@ import {
   type LocaleDefinition,
 } from '@faker-js/faker';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { deriveDisplayName } from '../../lib/normalize';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -1400,7 +1401,8 @@ export class DemoDataGenerator {
       id: ctx.customerId,
       firstName: first.native,
       lastName: last.native,
-      displayName: `${first.native} ${last.native}`,
+      // The product's rule (family name first for CJK names, `张伟`), as a customer written through the API gets.
+      displayName: deriveDisplayName(first.native, last.native, email, country.code),
       email,
       emailNormalized: email === null ? null : email.trim().toLowerCase(),
       phone: phone?.national ?? null,
