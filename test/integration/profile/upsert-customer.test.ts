@@ -170,7 +170,8 @@ describe('upsertCustomer', () => {
   });
   it('records the source of every field it writes in Customer.fieldSources, and forgets a cleared one', async () => {
     const id = externalId();
-    const created = payload(await upsert({ source: 'crm', externalId: id, firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', address: { city: 'Arlington' } }));
+    // An email no earlier test wrote: upsertCustomer matches by email (INGEST_MATCH_RULES), and this test needs a new customer.
+    const created = payload(await upsert({ source: 'crm', externalId: id, firstName: 'Grace', lastName: 'Hopper', email: 'grace.sources@example.com', address: { city: 'Arlington' } }));
     const sources = async () => {
       const r = await app.gql<{ customer: { fieldSources: { field: string; source: string; rule: string }[] } }>(
         'query($id: ID!) { customer(id: $id) { fieldSources { field source rule } } }', { id: created.customer!.id });
