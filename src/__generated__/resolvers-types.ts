@@ -638,6 +638,17 @@ export type CustomerGroupBy = {
   tagKey?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The identity rule by which a written record was matched to an existing customer. */
+export type CustomerMatchRule =
+  /** The normalized email belonged to an existing customer. */
+  | 'EMAIL'
+  /** The source and external id were already an identity of the customer. */
+  | 'EXTERNAL_ID'
+  /** No customer matched: a new one was created. */
+  | 'NONE'
+  /** The E.164 phone number belonged to an existing customer. */
+  | 'PHONE';
+
 /** A merge of customers, which can be undone. */
 export type CustomerMerge = {
   __typename?: 'CustomerMerge';
@@ -2859,6 +2870,14 @@ export type UpsertCustomerPayload = {
   created: Scalars['Boolean']['output'];
   /** The created or updated customer; null when `userErrors` is not empty. */
   customer?: Maybe<Customer>;
+  /**
+   * How the record was matched to a customer, with the rules of imports (`INGEST_MATCH_RULES`, in their
+   * order; blocked placeholder values such as `test@test.com` never match): `EXTERNAL_ID` when this source
+   * and external id already belonged to the customer, `EMAIL` or `PHONE` when an existing customer (of any
+   * source) was found by that value and this source's id was added to it, `NONE` when a new customer was
+   * created. Null when `userErrors` is not empty.
+   */
+  matchedBy?: Maybe<CustomerMatchRule>;
   /** Validation problems; nothing was written when this is not empty. */
   userErrors: Array<UserError>;
 };
@@ -3114,6 +3133,7 @@ export type ResolversTypes = {
   CustomerEventType: CustomerEventType;
   CustomerFilter: CustomerFilter;
   CustomerGroupBy: CustomerGroupBy;
+  CustomerMatchRule: CustomerMatchRule;
   CustomerMerge: ResolverTypeWrapper<CustomerMergeMapper>;
   CustomerMetrics: ResolverTypeWrapper<CustomerMetricsMapper>;
   CustomerOrder: CustomerOrder;
@@ -4133,6 +4153,7 @@ export type UnmergeCustomersPayloadResolvers<ContextType = Context, ParentType e
 export type UpsertCustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpsertCustomerPayload'] = ResolversParentTypes['UpsertCustomerPayload']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  matchedBy?: Resolver<Maybe<ResolversTypes['CustomerMatchRule']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { createRequire } from 'node:module';
 import countries, { type LocaleData } from 'i18n-iso-countries';
 
@@ -7,21 +7,52 @@ import countries, { type LocaleData } from 'i18n-iso-countries';
  * "the same email" and "the same phone" everywhere.
  */
 
-// Deliberately simple: a local part, one @, a dotted domain; no spaces. Full RFC 5322 is not the goal.
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Deliberately simple: a local part without spaces, one @, a domain of two or more dot-separated labels.
+// Full RFC 5322 is not the goal (quoted local parts and IP-literal domains are refused).
+const LOCAL = /^[^\s@]{1,64}$/;
+// A domain label (RFC 1035, internationalized names allowed): 1-63 letters, digits or hyphens (any script),
+// neither starting nor ending with a hyphen. Empty labels (`a@.example.com`, `a@example..com`) are refused.
+const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
 
 /** Lowercased, trimmed email; null when it is not an email address. */
 export function normalizeEmail(raw: string): string | null {
   const e = raw.trim().toLowerCase();
-  return e.length <= 254 && EMAIL.test(e) ? e : null;
+  if (e.length > 254) return null;
+  const at = e.lastIndexOf('@');
+  if (at <= 0 || !LOCAL.test(e.slice(0, at))) return null;
+  const labels = e.slice(at + 1).split('.');
+  return labels.length >= 2 && labels.every((l) => LABEL.test(l)) ? e : null;
 }
 
-/** E.164 (`+14155550100`) from any common format; national numbers use `defaultRegion`. Null when invalid. */
-export function normalizePhone(raw: string, defaultRegion: string): string | null {
+/**
+ * E.164 (`+14155550100`) from any common format; national numbers are read in `region` (the record's
+ * country: `020 7946 0018` is a London number in GB). Null when invalid, or when `region` is not a
+ * country with a numbering plan libphonenumber knows (then only international numbers are read).
+ */
+export function normalizePhone(raw: string, region: string): string | null {
   const trimmed = raw.trim();
   if (!trimmed || trimmed.length > 40) return null;
-  const parsed = parsePhoneNumberFromString(trimmed, { defaultCountry: defaultRegion as CountryCode });
+  const parsed = parsePhoneNumberFromString(trimmed, isSupportedCountry(region) ? { defaultCountry: region } : {});
   return parsed?.isValid() ? parsed.number : null;
+}
+
+/**
+ * The regions national phone numbers of a record are read in, in order: the record's country when it
+ * has one (and it has a numbering plan), then the configured default (DEFAULT_PHONE_REGION). A number
+ * valid in the record's country is read there (`020 7946 0018` with GB); one that is not, but is valid
+ * in the default region (a US number of a customer living in GB), is read in the default region.
+ */
+export function phoneRegions(country: string | null | undefined, defaultRegion: string): string[] {
+  return country && isSupportedCountry(country) && country !== defaultRegion ? [country, defaultRegion] : [defaultRegion];
+}
+
+/** E.164 of `raw` read in the first of `regions` where it is a valid number; null when in none. */
+export function normalizePhoneIn(raw: string, regions: readonly string[]): string | null {
+  for (const r of regions) {
+    const p = normalizePhone(raw, r);
+    if (p) return p;
+  }
+  return null;
 }
 
 /** ISO 3166-1 alpha-2 from a code (any case); null when unknown. */
@@ -43,10 +74,40 @@ export const cleanText = (raw: string | null | undefined): string | null => {
   return t ? t : null;
 };
 
-/** The name to show and sort by: "First Last", else the email, else a placeholder. */
-export function deriveDisplayName(first: string | null, last: string | null, email: string | null): string {
-  const name = [first, last].filter(Boolean).join(' ');
-  return name || email || 'Unnamed customer';
+/** Han, kana and Hangul: names written in them put the family name first, without a space (`张伟`, `山田太郎`, `김민준`). */
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+export const hasCjk = (text: string): boolean => CJK.test(text);
+const NOT_CJK = /[^\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+
+/**
+ * The character n-grams a CJK search term is looked up by (drizzle/0024_cjk_names.sql indexes the
+ * unigrams and bigrams of every CJK name): per run of CJK letters, its bigrams, or the letter itself
+ * when it stands alone. Empty when the term has no CJK letters.
+ */
+export function cjkGrams(term: string): string[] {
+  const grams = new Set<string>();
+  for (const run of term.toLowerCase().split(NOT_CJK)) {
+    const chars = [...run];
+    if (chars.length === 1) grams.add(chars[0]!);
+    for (let i = 0; i + 1 < chars.length; i++) grams.add(chars[i]! + chars[i + 1]!);
+  }
+  return [...grams];
+}
+/** Countries where the family name comes first, also in Latin letters (`Zhang Wei`). */
+const FAMILY_NAME_FIRST = new Set(['CN', 'TW', 'HK', 'MO', 'JP', 'KR', 'KP']);
+
+/**
+ * The name to show and sort by: "First Last" (given name first), but "Last First" for names in CJK
+ * script or of a country where the family name comes first, written without a space when both parts
+ * are CJK (`张伟`, not `伟 张`); else the email, else a placeholder.
+ */
+export function deriveDisplayName(first: string | null, last: string | null, email: string | null, country?: string | null): string {
+  const parts = [first, last].filter((p): p is string => Boolean(p));
+  if (!parts.length) return email || 'Unnamed customer';
+  const cjk = parts.some(hasCjk);
+  if (!cjk && !(country && FAMILY_NAME_FIRST.has(country))) return parts.join(' ');
+  const familyFirst = [last, first].filter((p): p is string => Boolean(p));
+  return familyFirst.join(familyFirst.every(hasCjk) ? '' : ' ');
 }
 
 /**

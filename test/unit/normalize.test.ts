@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  cleanText, deriveDisplayName, normalizeCountry, normalizeCurrency, normalizeDecimal, normalizeEmail, normalizePhone,
+  cleanText, deriveDisplayName, normalizeCountry, normalizeCurrency, normalizeDecimal, normalizeEmail, normalizePhone, normalizePhoneIn, phoneRegions,
 } from '../../src/lib/normalize';
 
 describe('normalizeEmail', () => {
@@ -10,6 +10,15 @@ describe('normalizeEmail', () => {
 
   it.each(['not-an-email', 'a@b', 'a b@example.com', '@example.com', 'ada@', 'a@@example.com', ''])('rejects %j', (raw) => {
     expect(normalizeEmail(raw)).toBeNull();
+  });
+
+  it.each(['user@.example.com', 'user@example.com.', 'user@example..com', 'user@-example.com', 'user@example-.com', 'user@example.-com',
+    'user@exa mple.com', 'us er@example.com', 'user@example', 'user@.com', 'user@example.com-', `user@${'a'.repeat(64)}.com`])('rejects the malformed domain or local part of %j', (raw) => {
+    expect(normalizeEmail(raw)).toBeNull();
+  });
+
+  it.each(['first.last+tag@mail.example.co.uk', 'a@b.io', 'o\'brien@my-shop.example.com', 'user@xn--mnchen-3ya.de', 'user@münchen.de', '张伟@例子.中国'])('accepts %j', (raw) => {
+    expect(normalizeEmail(raw)).toBe(raw.toLowerCase());
   });
 
   it('rejects addresses longer than 254 characters', () => {
@@ -32,6 +41,26 @@ describe('normalizePhone', () => {
 
   it.each(['12345', 'call me', '', '   ', `+1 ${'4'.repeat(40)}`])('returns null for %j', (raw) => {
     expect(normalizePhone(raw, 'US')).toBeNull();
+  });
+});
+
+describe('phone regions of a record', () => {
+  it.each([
+    ['020 7946 0018', 'GB', '+442079460018'], ['138-0013-8043', 'CN', '+8613800138043'], ['030 12345000', 'DE', '+493012345000'],
+  ])('reads %s in the record\'s country %s', (raw, country, e164) => {
+    expect(normalizePhone(raw, 'US')).toBeNull();
+    expect(normalizePhoneIn(raw, phoneRegions(country, 'US'))).toBe(e164);
+  });
+
+  it('falls back to the default region for a number that is not valid in the record\'s country', () => {
+    expect(phoneRegions('GB', 'US')).toEqual(['GB', 'US']);
+    expect(normalizePhoneIn('(415) 555-0132', phoneRegions('GB', 'US'))).toBe('+14155550132');
+  });
+
+  it('uses the default region alone without a country, or for a country without a numbering plan', () => {
+    expect(phoneRegions(null, 'US')).toEqual(['US']);
+    expect(phoneRegions('AQ', 'DE')).toEqual(['DE']);
+    expect(normalizePhone('030 12345000', 'AQ')).toBeNull();
   });
 });
 

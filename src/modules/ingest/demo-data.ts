@@ -16,6 +16,7 @@ import {
   type LocaleDefinition,
 } from '@faker-js/faker';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { deriveDisplayName } from '../../lib/normalize';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -815,6 +816,29 @@ const TAG_DEFS: ReadonlyArray<Omit<DemoTagDefinition, 'id'>> = [
   { key: 'churn_risk_score', name: 'Churn risk score', description: 'Probability of churn (0-1) from the weekly churn model.', category: 'LIFECYCLE', valueType: 'NUMBER' },
   { key: 'newsletter_subscriber', name: 'Newsletter subscriber', description: 'Subscribed to the newsletter (synchronised from the e-mail tool).', category: 'CUSTOM', valueType: 'BOOLEAN' },
 ];
+/**
+ * The rules the demo's RULE tags come from (their assignments name them: `rule:<key>@v1`, and point at
+ * them by rule id). The seed creates them disabled, so that the generated history stays as generated;
+ * `enableTagRule` lets one maintain its tag from then on. Filters in the form `createTagRule` takes.
+ */
+export const DEMO_TAG_RULES: readonly { key: string; name: string; description: string; tagKey: string; filter: Record<string, unknown> }[] = [
+  { key: 'vip', name: 'VIP', tagKey: 'vip', description: 'Lifetime completed orders worth at least 5,000 in the base currency.',
+    filter: { transactions: { type: 'ORDER', sum: { min: '5000' } } } },
+  { key: 'high_value', name: 'High value', tagKey: 'high_value', description: 'Lifetime completed orders worth at least 1,500 in the base currency.',
+    filter: { transactions: { type: 'ORDER', sum: { min: '1500' } } } },
+  { key: 'frequent_buyer', name: 'Frequent buyer', tagKey: 'frequent_buyer', description: 'At least 8 completed orders within 365 days.',
+    filter: { transactions: { type: 'ORDER', window: { last: 'P365D' }, count: { min: 8 } } } },
+  { key: 'prefers_online', name: 'Prefers online', tagKey: 'prefers_online',
+    description: 'Buys online: at least 3 orders online, in the app or on marketplaces, and none in store within a year.',
+    filter: { and: [{ transactions: { type: 'ORDER', channel: ['online', 'app', 'marketplace'], count: { min: 3 } } },
+      { not: { transactions: { type: 'ORDER', channel: ['store'], window: { last: 'P365D' } } } }] } },
+  { key: 'new_customer', name: 'New customer', tagKey: 'new_customer', description: 'Lifecycle stage NEW: first purchase within LIFECYCLE_NEW_DAYS.',
+    filter: { lifecycleStage: ['NEW'] } },
+  { key: 'at_risk', name: 'At risk', tagKey: 'at_risk', description: 'Lifecycle stage AT_RISK: last purchase more than LIFECYCLE_ACTIVE_DAYS ago.',
+    filter: { lifecycleStage: ['AT_RISK'] } },
+  { key: 'churned', name: 'Churned', tagKey: 'churned', description: 'Lifecycle stage CHURNED: no purchase for more than LIFECYCLE_CHURN_DAYS.',
+    filter: { lifecycleStage: ['CHURNED'] } },
+];
 const VIP_SPEND = 5000;
 const HIGH_VALUE_SPEND = 1500;
 
@@ -1400,7 +1424,8 @@ export class DemoDataGenerator {
       id: ctx.customerId,
       firstName: first.native,
       lastName: last.native,
-      displayName: `${first.native} ${last.native}`,
+      // The product's rule (family name first for CJK names, `张伟`), as a customer written through the API gets.
+      displayName: deriveDisplayName(first.native, last.native, email, country.code),
       email,
       emailNormalized: email === null ? null : email.trim().toLowerCase(),
       phone: phone?.national ?? null,
@@ -1684,7 +1709,8 @@ export class DemoDataGenerator {
       event(tagKey, 'ADDED', assignedAt, value, null, source, actor);
       return row;
     };
-    const RULE_LIFECYCLE = 'rule:lifecycle';
+    // Each RULE tag names the demo rule that assigns it (DEMO_TAG_RULES, created by the seed): `rule:<key>@v<version>`.
+    const ruleActor = (tagKey: string) => `rule:${tagKey}@v1`;
 
     // BASIC: region from the CRM import, age band by rule (changes on a birthday that crosses a band).
     assign('region', country.salesRegion, 'IMPORT', 'import:crm', createdAt);
@@ -1693,12 +1719,14 @@ export class DemoDataGenerator {
       const ageAt = (t: number) => ageInYears(birth, t);
       const bandThen = ageBand(ageAt(createdAt));
       const bandNow = ageBand(ageAt(anchor - SECOND));
-      const row = assign('age_band', bandThen, 'RULE', 'rule:age_band', createdAt + MINUTE);
+      // The CRM delivers the age band with the record (it recomputes it on birthdays); no rule of this gateway can
+      // (a rule assigns one value, or a value from a metric, and age is not one).
+      const row = assign('age_band', bandThen, 'IMPORT', 'import:crm', createdAt + MINUTE);
       if (row && bandNow !== bandThen) {
         const b = new Date(birth);
         const years = Number(bandNow.slice(0, 2));
         const birthday = Date.UTC(b.getUTCFullYear() + years, b.getUTCMonth(), b.getUTCDate()) + 2 * HOUR;
-        event('age_band', 'CHANGED', birthday, bandNow, bandThen, 'RULE', 'rule:age_band');
+        event('age_band', 'CHANGED', birthday, bandNow, bandThen, 'IMPORT', 'import:crm');
         row.value = bandNow;
       }
     }
@@ -1722,10 +1750,10 @@ export class DemoDataGenerator {
       // LIFECYCLE history: every gap between purchases that crossed 90 / 180 days left its trace.
       const first = p[0]!;
       if (anchor - first < 2 * NEW_DAYS * DAY) {
-        assign('new_customer', 'true', 'RULE', RULE_LIFECYCLE, first, { expiresAt: first + NEW_DAYS * DAY });
+        assign('new_customer', 'true', 'RULE', ruleActor('new_customer'), first, { expiresAt: first + NEW_DAYS * DAY });
       } else {
-        event('new_customer', 'ADDED', first, 'true', null, 'RULE', RULE_LIFECYCLE);
-        event('new_customer', 'REMOVED', first + (NEW_DAYS + 1) * DAY, null, 'true', 'RULE', RULE_LIFECYCLE);
+        event('new_customer', 'ADDED', first, 'true', null, 'RULE', ruleActor('new_customer'));
+        event('new_customer', 'REMOVED', first + (NEW_DAYS + 1) * DAY, null, 'true', 'RULE', ruleActor('new_customer'));
       }
       for (let k = 0; k < n; k++) {
         const gapEnd = k + 1 < n ? p[k + 1]! : anchor;
@@ -1734,18 +1762,18 @@ export class DemoDataGenerator {
         if (atRisk >= gapEnd) continue;
         const last = k + 1 === n;
         if (churned < gapEnd) {
-          event('at_risk', 'ADDED', atRisk, 'true', null, 'RULE', RULE_LIFECYCLE);
-          event('at_risk', 'REMOVED', churned, null, 'true', 'RULE', RULE_LIFECYCLE);
-          if (last) assign('churned', 'true', 'RULE', RULE_LIFECYCLE, churned);
+          event('at_risk', 'ADDED', atRisk, 'true', null, 'RULE', ruleActor('at_risk'));
+          event('at_risk', 'REMOVED', churned, null, 'true', 'RULE', ruleActor('at_risk'));
+          if (last) assign('churned', 'true', 'RULE', ruleActor('churned'), churned);
           else {
-            event('churned', 'ADDED', churned, 'true', null, 'RULE', RULE_LIFECYCLE);
-            event('churned', 'REMOVED', gapEnd, null, 'true', 'RULE', RULE_LIFECYCLE);
+            event('churned', 'ADDED', churned, 'true', null, 'RULE', ruleActor('churned'));
+            event('churned', 'REMOVED', gapEnd, null, 'true', 'RULE', ruleActor('churned'));
           }
         } else if (last) {
-          assign('at_risk', 'true', 'RULE', RULE_LIFECYCLE, atRisk);
+          assign('at_risk', 'true', 'RULE', ruleActor('at_risk'), atRisk);
         } else {
-          event('at_risk', 'ADDED', atRisk, 'true', null, 'RULE', RULE_LIFECYCLE);
-          event('at_risk', 'REMOVED', gapEnd, null, 'true', 'RULE', RULE_LIFECYCLE);
+          event('at_risk', 'ADDED', atRisk, 'true', null, 'RULE', ruleActor('at_risk'));
+          event('at_risk', 'REMOVED', gapEnd, null, 'true', 'RULE', ruleActor('at_risk'));
         }
       }
 
@@ -1758,8 +1786,8 @@ export class DemoDataGenerator {
         if (hvAt === null && cum >= HIGH_VALUE_SPEND) hvAt = nightly(p[k]!);
         if (vipAt === null && cum >= VIP_SPEND) vipAt = nightly(p[k]!);
       }
-      if (hvAt !== null && hvAt < anchor) assign('high_value', 'true', 'RULE', 'rule:lifetime_spend', hvAt);
-      if (vipAt !== null && vipAt < anchor) assign('vip', 'true', 'RULE', 'rule:lifetime_spend', vipAt);
+      if (hvAt !== null && hvAt < anchor) assign('high_value', 'true', 'RULE', ruleActor('high_value'), hvAt);
+      if (vipAt !== null && vipAt < anchor) assign('vip', 'true', 'RULE', ruleActor('vip'), vipAt);
       else if (cum >= VIP_SPEND * 0.6 && c.manualInterest.length > 0 && rng.chance(0.3)) {
         // Store managers promote some near-VIPs by hand.
         const m = c.manualInterest[0]!;
@@ -1777,16 +1805,16 @@ export class DemoDataGenerator {
       }
       if (qualifiedAt !== null && qualifiedAt < anchor) {
         const dropsAt = n >= FREQ ? p[n - FREQ]! + 365 * DAY : 0;
-        if (dropsAt >= anchor) assign('frequent_buyer', 'true', 'RULE', 'rule:frequent_buyer', qualifiedAt);
+        if (dropsAt >= anchor) assign('frequent_buyer', 'true', 'RULE', ruleActor('frequent_buyer'), qualifiedAt);
         else if (dropsAt > qualifiedAt) {
-          event('frequent_buyer', 'ADDED', qualifiedAt, 'true', null, 'RULE', 'rule:frequent_buyer');
-          event('frequent_buyer', 'REMOVED', dropsAt, null, 'true', 'RULE', 'rule:frequent_buyer');
+          event('frequent_buyer', 'ADDED', qualifiedAt, 'true', null, 'RULE', ruleActor('frequent_buyer'));
+          event('frequent_buyer', 'REMOVED', dropsAt, null, 'true', 'RULE', ruleActor('frequent_buyer'));
         }
       }
       const totalOrders = c.onlineOrders + c.storeOrders;
       if (totalOrders >= 3 && c.onlineOrders / totalOrders >= 0.7 && n >= 3) {
         const at = nightly(p[2]!);
-        if (at < anchor) assign('prefers_online', 'true', 'RULE', 'rule:preferred_channel', at);
+        if (at < anchor) assign('prefers_online', 'true', 'RULE', ruleActor('prefers_online'), at);
       }
 
       // INTEREST: the affinity model tags a category with at least 3 items and a 30% share of them.

@@ -5,8 +5,8 @@
  */
 import { fromUnits, lineTotal, toUnits } from '../../lib/decimal';
 import {
-  cleanText, normalizeCountryName, normalizeCurrencyCode, normalizeEmail, normalizeGender, normalizePhone,
-  parseDate, parseDecimal, parseTimestamp, type DateOrder, type DecimalSeparator,
+  cleanText, normalizeCountryName, normalizeCurrencyCode, normalizeEmail, normalizeGender, normalizePhoneIn,
+  parseDate, phoneRegions, parseDecimal, parseTimestamp, type DateOrder, type DecimalSeparator,
 } from '../../lib/normalize';
 
 export const ENTITIES = ['customers', 'identities', 'transactions', 'interactions', 'tags', 'consents'] as const;
@@ -184,12 +184,6 @@ export function cleanCustomer(values: Record<string, unknown>, opts: CleanOption
     if (!e) c.fail('email', `is not a valid email address (got "${email}")`);
     else set('email', e);
   }
-  const phone = c.text('phone', 40);
-  if (phone) {
-    const p = normalizePhone(phone, opts.defaultPhoneRegion);
-    if (!p) c.fail('phone', `is not a valid phone number (national numbers are read as ${opts.defaultPhoneRegion}; got "${phone}")`);
-    else set('phone', p);
-  }
   const birth = c.text('birth_date');
   if (birth) {
     const d = parseDate(birth, opts.dateOrder);
@@ -214,6 +208,14 @@ export function cleanCustomer(values: Record<string, unknown>, opts: CleanOption
     const code = normalizeCountryName(country);
     if (!code) c.fail('country', `is not a known country (got "${country}")`);
     else set('country', code);
+  }
+  // A national number is read in the row's country (`020 7946 0018` with country GB), then in DEFAULT_PHONE_REGION.
+  const phone = c.text('phone', 40);
+  if (phone) {
+    const regions = phoneRegions(f.country, opts.defaultPhoneRegion);
+    const p = normalizePhoneIn(phone, regions);
+    if (!p) c.fail('phone', `is not a valid phone number (national numbers are read as ${regions.join(', then as ')}; got "${phone}")`);
+    else set('phone', p);
   }
   set('lifecycleStage', c.oneOf('lifecycle_stage', ['PROSPECT', 'NEW', 'ACTIVE', 'AT_RISK', 'CHURNED', 'REACTIVATED'] as const, null));
   const sourceUpdatedAt = c.timestamp('updated_at', false);

@@ -95,4 +95,4 @@ export function mergeFields(
 }
 
 export const displayNameOf = (f: Partial<Record<CustomerField, string | null>>): string =>
-  deriveDisplayName(f.firstName ?? null, f.lastName ?? null, f.email ?? null);
+  deriveDisplayName(f.firstName ?? null, f.lastName ?? null, f.email ?? null, f.country ?? null);

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Config } from '../../config';
 import { execRows, type DbHandle } from '../../db/client';
 import type { Logger } from '../../logger';
+import { runModels } from '../tags/tag-jobs.service';
 import { seedDemoData } from './seed.service';
 
 /** `npm start` on an empty database seeds demo customers so a new user has something to query. */
@@ -13,4 +14,8 @@ export async function seedIfEmpty(handle: DbHandle, config: Config, logger: Logg
   const started = Date.now();
   const summary = await seedDemoData(handle, { customers: config.seed.customers, baseCurrency: config.baseCurrency });
   logger.info({ ms: Date.now() - started, rows: summary.rows }, 'demo data seeded');
+  // RFM scores, lifecycle stages, value tiers and interest tags are derived by the models job, whose first
+  // scheduled run is TAG_MODELS_INTERVAL_SECONDS after start: run it once now, so that a new user sees them.
+  const models = await runModels(handle.db, config);
+  logger.info({ ms: models.ms, rfm: models.rfm, valueTier: models.valueTier, interests: models.interests }, 'demo models computed');
 }

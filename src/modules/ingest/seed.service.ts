@@ -21,7 +21,7 @@ import { blindIndex, encryptField } from '../../lib/crypto';
 import { birthMonthOf, encryptCustomerFields } from '../profile/profile.repository';
 import { encryptInteractionTexts } from '../service/service.repository';
 import {
-  DEMO_TABLES, DemoDataGenerator, demoTagDefinitions, emptyBatch,
+  DEMO_TABLES, DEMO_TAG_RULES, DemoDataGenerator, demoTagDefinitions, emptyBatch,
   type CurrencyRateInput, type DemoBatch, type DemoTable,
 } from './demo-data';
 
@@ -140,6 +140,8 @@ export async function seedDemoData(handle: DbHandle, opts: SeedOptions): Promise
   } else {
     await handle.db.transaction(async (tx) => runSeed(new PgliteWriter(tx), plan));
   }
+
+  await createDemoRules(handle.db);
 
   const totalRows = SEED_TABLES.reduce((acc, t) => acc + rows[t], 0);
   const summary: SeedSummary = {
@@ -602,4 +604,22 @@ class PgliteWriter implements SeedWriter<InsertPayload> {
     }
     return rows.length;
   }
+}
+
+/**
+ * The rules the demo's RULE tags name (DEMO_TAG_RULES), created disabled if missing, and the demo's
+ * assignments and events linked to them (`CustomerTag.rule`), so that every `rule:<key>@v1` a tag shows
+ * is a rule in `tagRules`.
+ */
+export async function createDemoRules(db: Db): Promise<void> {
+  await db.execute(sql`INSERT INTO tag_rules (key, name, description, tag_id, filter, enabled, version, created_by)
+    SELECT r.key, r.name, r.description, d.id, r.filter, false, 1, 'demo-seed'
+    FROM jsonb_to_recordset(${JSON.stringify(DEMO_TAG_RULES)}::jsonb) AS r(key text, name text, description text, "tagKey" text, filter jsonb)
+    JOIN tag_definitions d ON d.key = r."tagKey"
+    ORDER BY r.key
+    ON CONFLICT (key) DO NOTHING`);
+  await db.execute(sql`UPDATE customer_tags ct SET rule_id = r.id, rule_version = r.version FROM tag_rules r
+    WHERE ct.source = 'RULE' AND ct.rule_id IS NULL AND ct.tag_id = r.tag_id AND ct.actor = 'rule:' || r.key || '@v' || r.version`);
+  await db.execute(sql`UPDATE customer_tag_events e SET rule_id = r.id, rule_version = r.version FROM tag_rules r
+    WHERE e.source = 'RULE' AND e.rule_id IS NULL AND e.tag_id = r.tag_id AND e.actor = 'rule:' || r.key || '@v' || r.version`);
 }

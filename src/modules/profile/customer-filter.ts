@@ -2,7 +2,7 @@ import { and, eq, gte, ilike, inArray, lt, not, or, sql, type SQL } from 'drizzl
 import { customers, RECENT_ORDERS_KEPT } from '../../db/schema/index';
 import { badUserInput } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
-import { normalizeCountry, normalizeEmail, normalizePhone } from '../../lib/normalize';
+import { normalizeCountry, normalizeEmail, normalizePhoneIn, phoneRegions } from '../../lib/normalize';
 import { completenessSql, validitySql } from '../ingest/quality';
 import type {
   CustomerFilter, DecimalRange, IntRange, InteractionCondition, SegmentCondition, TagCondition, TimeWindow, TransactionCondition,
@@ -75,7 +75,9 @@ function compile(f: CustomerFilter, opts: FilterOptions, path: string, depth: nu
     add(email ? eq(customers.emailNormalized, email) : sql`false`);
   }
   if (f.phone != null) {
-    const phone = normalizePhone(f.phone, opts.defaultPhoneRegion);
+    // A national number is read in the country this filter names (`{ phone: "020 7946 0018", country: "GB" }`).
+    const named = f.country ? normalizeCountry(f.country) : null;
+    const phone = normalizePhoneIn(f.phone, phoneRegions(named, opts.defaultPhoneRegion));
     add(phone ? eq(customers.phoneE164, phone) : sql`false`);
   }
   if (f.nameContains != null) {

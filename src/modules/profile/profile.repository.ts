@@ -4,6 +4,7 @@ import { execRows, toDate, type Db } from '../../db/client';
 import { consents, customerMetrics, customers } from '../../db/schema/index';
 import { blindIndex, decryptOnRead, encryptField } from '../../lib/crypto';
 import { tsKey, uuidIn } from '../../lib/sql';
+import { cjkGrams, hasCjk } from '../../lib/normalize';
 import type { ConsentRow, CustomerRow, IdentityRow } from './profile.mappers';
 
 /** SQL of the profile domain. Arrays in, rows out; nothing here knows GraphQL or viewers. */
@@ -201,6 +202,22 @@ function fuzzyNameRows(term: string): SQL {
     SELECT f.id, f.score FROM c360_fuzzy_name_fallback(${term}) f WHERE NOT EXISTS (SELECT 1 FROM hits))`;
 }
 
+const isAllCjk = (term: string): boolean => hasCjk(term) && !/[\p{L}\p{N}]/u.test(term.replace(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu, ''));
+
+/**
+ * Customers whose name holds every CJK bigram of `term` (`张伟` in `张伟`, `建国` in `高建国`, `建国 高`
+ * too), from the n-grams of drizzle/0024_cjk_names.sql: one lookup per gram on the primary key of
+ * customer_search_words, which carries the name (an index-only scan). Scored between the fuzzy matches
+ * (at most 1) and the exact ones (2): higher the more of the name the typed letters cover.
+ */
+function cjkNameRows(term: string, grams: string[]): SQL {
+  const typed = term.toLowerCase().replace(/\s+/g, '');
+  return sql`(SELECT w.customer_id AS id,
+      (1 + 0.5 * length(${typed})::float8 / greatest(length(replace(lower(w.display_name), ' ', '')), 1))::float8 AS score
+    FROM customer_search_words w WHERE w.word = ANY(${sql.param(grams)}::text[])
+    GROUP BY w.customer_id, w.display_name HAVING count(*) = ${grams.length})`;
+}
+
 /**
  * A keyword search: the matching customers, (id, score) once per customer (`matches`, joined on
  * customers.id as `customer_search` by joinMatches), and the score's column for ordering (`score`).
@@ -219,12 +236,16 @@ const countQuery = (where: SQL | undefined, search: CustomerSearch | null | unde
  * or fuzzy name/email (pg_trgm). Each branch is an index lookup that yields (id, score); a customer
  * found by several keeps the best. Exact hits score 2, fuzzy ones their trigram similarity (0..1).
  */
-export function customerSearch(term: string, email: string | null, phone: string | null): CustomerSearch {
+export function customerSearch(term: string, email: string | null, phones: readonly string[]): CustomerSearch {
   const branches: SQL[] = [sql`SELECT customer_id AS id, 2::float8 AS score FROM customer_identities WHERE external_id = ${term}`];
   if (email) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE email_normalized = ${email}`);
-  if (phone) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE phone_e164 = ${phone}`);
+  for (const p of phones) branches.push(sql`SELECT id, 2::float8 FROM customers WHERE phone_e164 = ${p}`);
+  const phone = phones.length > 0;
   // A phone is matched exactly only; text with an @ also fuzzily against emails (typos); other text against names.
-  const fuzzyNames = term.length >= 3 && !email && !phone;
+  // CJK names have no spaces between family and given name: looked up by character bigrams instead of words.
+  const grams = !email && !phone ? cjkGrams(term) : [];
+  if (grams.length) branches.push(cjkNameRows(term, grams));
+  const fuzzyNames = term.length >= 3 && !email && !phone && !isAllCjk(term);
   const fuzzyEmails = term.length >= 3 && !phone && term.includes('@');
   const lower = term.toLowerCase();
   if (fuzzyNames) branches.push(fuzzyNameRows(term));

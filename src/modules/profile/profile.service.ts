@@ -5,14 +5,15 @@ import { consents, customerIdentities, customers } from '../../db/schema/index';
 import { badUserInput, queryTooComplex, userError, type UserError } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import {
-  cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhone,
+  cleanText, deriveDisplayName, normalizeCountry, normalizeEmail, normalizePhoneIn, phoneRegions,
 } from '../../lib/normalize';
 import { cursorScope, cursorSealer, isTimestampKey, openCursor, pageSize, toConnection, type Connection } from '../../lib/pagination';
-import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
+import type { CustomerFilter, CustomerMatchRule, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
 import { identityHashes, isErased } from '../admin/gdpr.service';
 import { CUSTOMER_FIELDS } from '../ingest/entities';
+import { Blocklist } from '../ingest/identity';
 import { fieldSourceRows, upsertFieldSources } from '../ingest/import.repository';
 import type { CustomerRow } from './profile.mappers';
 import * as repo from './profile.repository';
@@ -80,7 +81,7 @@ export async function listCustomers(db: Db, config: Pick<Config, 'defaultPhoneRe
   const filterWhere = compileCustomerFilter(args.filter, config);
   if (isBehavioural(args.filter)) await assertAffordable(db, config, filterWhere);
   const where = and(filterWhere, args.rowScope);
-  const search = term ? repo.customerSearch(term, normalizeEmail(term), looksLikePhone(term) ? normalizePhone(term, config.defaultPhoneRegion) : null) : null;
+  const search = term ? repo.customerSearch(term, normalizeEmail(term), looksLikePhone(term) ? searchPhones(term, args.filter, config.defaultPhoneRegion) : []) : null;
   if (args.withRows === false && args.withTotalCount) {
     return toConnection<CustomerRow>([], first, args.after, () => '', await repo.countCustomers(db, where, search));
   }
@@ -123,13 +124,23 @@ function validSortValue(key: repo.CustomerSortKey, v: string): boolean {
   }
 }
 
+/**
+ * The E.164 numbers a typed phone can be: a national number is read in the country the filter names
+ * (`country`, or each of `countries`), else in DEFAULT_PHONE_REGION; an international one is itself.
+ */
+function searchPhones(term: string, filter: CustomerFilter | null | undefined, defaultRegion: string): string[] {
+  const named = [filter?.country, ...(filter?.countries ?? [])].map((c) => (c ? normalizeCountry(c) : null)).filter((c): c is string => c !== null);
+  const regions = named.length ? [...new Set(named)].slice(0, 20) : [defaultRegion];
+  return [...new Set(regions.map((r) => normalizePhoneIn(term, phoneRegions(r, defaultRegion))).filter((p): p is string => p !== null))];
+}
+
 /** Phone parsing only for digit-heavy terms: "Ada 2" is a name, "+44 20 7946 0958" a phone. */
 const looksLikePhone = (t: string): boolean => /^[+()\d\s.\-/]{6,}$/.test(t) && (t.match(/\d/g)?.length ?? 0) >= 6;
 
 // ---------------------------------------------------------------------------------------------
 // Writes
 
-export interface UpsertCustomerResult { customer: CustomerRow | null; created: boolean; userErrors: UserError[] }
+export interface UpsertCustomerResult { customer: CustomerRow | null; created: boolean; matchedBy: CustomerMatchRule | null; userErrors: UserError[] }
 
 const SOURCE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const MAX_TEXT = 200;
@@ -165,8 +176,11 @@ function cleanCustomerInput(input: UpsertCustomerInput, config: Pick<Config, 'de
   }
   if (input.phone !== undefined) {
     if (input.phone === null || !input.phone.trim()) { out.phone = null; out.phoneE164 = null; } else {
-      const p = normalizePhone(input.phone, config.defaultPhoneRegion);
-      if (!p) errors.push(userError(['input', 'phone'], `phone is not a valid phone number (national numbers are read as ${config.defaultPhoneRegion})`));
+      // A national number is read in the address's country when the input gives one, then in DEFAULT_PHONE_REGION.
+      const given = input.address?.country ? normalizeCountry(input.address.country) : null;
+      const regions = phoneRegions(given, config.defaultPhoneRegion);
+      const p = normalizePhoneIn(input.phone, regions);
+      if (!p) errors.push(userError(['input', 'phone'], `phone is not a valid phone number (national numbers are read as ${regions.join(', then as ')}; give it as +<country code> <number>, or give address.country)`));
       else { out.phone = p; out.phoneE164 = p; }
     }
   }
@@ -214,44 +228,77 @@ export async function lockSourceKey(tx: Executor, kind: string, source: string, 
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}\u001f${source}\u001f${externalId}`}, 0))`);
 }
 
-export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'pgliteDir'>, input: UpsertCustomerInput): Promise<UpsertCustomerResult> {
+type UpsertConfig = Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'pgliteDir'> & { ingest: Pick<Config['ingest'], 'matchRules' | 'blockedValues'> };
+
+/**
+ * Which customer a record of `source` is, with the import's identity rules (INGEST_MATCH_RULES, in
+ * order; blocked placeholder values never identify anyone): the owner of the source key always (it is
+ * unique), else the oldest customer with the same normalized email or E.164 phone.
+ */
+async function matchCustomer(tx: Executor, config: UpsertConfig, source: string, externalId: string, fields: Partial<CustomerFields>): Promise<{ id: string; rule: CustomerMatchRule } | null> {
+  const [identity] = await tx.select({ customerId: customerIdentities.customerId }).from(customerIdentities)
+    .where(and(eq(customerIdentities.source, source), eq(customerIdentities.externalId, externalId)));
+  if (identity) return { id: identity.customerId, rule: 'EXTERNAL_ID' };
+  const blocked = new Blocklist(config.ingest.blockedValues);
+  for (const rule of config.ingest.matchRules) {
+    let where: SQL | null = null;
+    if (rule === 'email' && fields.emailNormalized && !blocked.email(fields.emailNormalized)) where = eq(customers.emailNormalized, fields.emailNormalized);
+    if (rule === 'phone' && fields.phoneE164 && !blocked.phone(fields.phoneE164)) where = eq(customers.phoneE164, fields.phoneE164);
+    if (!where) continue;
+    const [hit] = await tx.select({ id: customers.id }).from(customers).where(where).orderBy(customers.createdAt, customers.id).limit(1);
+    if (hit) return { id: hit.id, rule: rule === 'email' ? 'EMAIL' : 'PHONE' };
+  }
+  return null;
+}
+
+export async function upsertCustomer(db: Db, config: UpsertConfig, input: UpsertCustomerInput): Promise<UpsertCustomerResult> {
   const errors: UserError[] = [];
   validateSourceKey(input.source, input.externalId, errors);
   const fields = cleanCustomerInput(input, config, errors);
-  if (errors.length) return { customer: null, created: false, userErrors: errors };
+  if (errors.length) return { customer: null, created: false, matchedBy: null, userErrors: errors };
   const externalId = input.externalId.trim();
 
   return db.transaction(async (tx) => {
     await lockSourceKey(tx, 'customer', input.source, externalId);
-    const [identity] = await tx.select({ customerId: customerIdentities.customerId }).from(customerIdentities)
-      .where(and(eq(customerIdentities.source, input.source), eq(customerIdentities.externalId, externalId)));
-    if (!identity) {
+    // Concurrent writers of the same email or phone (from different sources) resolve one after the other,
+    // so that two of them cannot both create a customer for one person.
+    if (fields.emailNormalized) await lockSourceKey(tx, 'customer-email', '', fields.emailNormalized);
+    if (fields.phoneE164) await lockSourceKey(tx, 'customer-phone', '', fields.phoneE164);
+    const match = await matchCustomer(tx, config, input.source, externalId, fields);
+    if (!match) {
       // An erased person is not re-created silently: the erasure log holds keyed hashes of their identities.
       const hashes = identityHashes(resolvePrivacyHashKey(config), { sources: [{ source: input.source, externalId }], email: fields.emailNormalized ?? null, phone: fields.phoneE164 ?? null });
       if (await isErased(tx, hashes)) {
-        return { customer: null, created: false, userErrors: [userError(['input'], 'this person asked to be erased; their identities cannot be re-created by an upsert', 'CONFLICT')] };
+        return { customer: null, created: false, matchedBy: null, userErrors: [userError(['input'], 'this person asked to be erased; their identities cannot be re-created by an upsert', 'CONFLICT')] };
       }
-      const displayName = deriveDisplayName(fields.firstName ?? null, fields.lastName ?? null, fields.email ?? null);
+      const displayName = deriveDisplayName(fields.firstName ?? null, fields.lastName ?? null, fields.email ?? null, fields.country ?? null);
       const [created] = await tx.insert(customers).values(repo.encryptCustomerFields({ ...fields, displayName })).returning();
       await tx.insert(customerIdentities).values({ customerId: created!.id, source: input.source, externalId });
       await recordApiFieldSources(tx, created!.id, input.source, fields, CUSTOMER_FIELDS.filter((k) => fields[k] != null), 'FIRST_VALUE');
-      return { customer: repo.decryptCustomer(created!), created: true, userErrors: [] };
+      return { customer: repo.decryptCustomer(created!), created: true, matchedBy: 'NONE', userErrors: [] };
     }
-    const [stored] = await tx.select().from(customers).where(eq(customers.id, identity.customerId)).for('update');
-    if (!stored) throw new Error(`identity points to missing customer ${identity.customerId}`);
+    const [stored] = await tx.select().from(customers).where(eq(customers.id, match.id)).for('update');
+    if (!stored) throw new Error(`identity points to missing customer ${match.id}`);
+    // Matched by email or phone: this source's id becomes another identity of that customer.
+    if (match.rule !== 'EXTERNAL_ID') await tx.insert(customerIdentities).values({ customerId: match.id, source: input.source, externalId });
     const current = repo.decryptCustomer(stored);
     const merged = { ...current, ...fields };
-    merged.displayName = deriveDisplayName(merged.firstName, merged.lastName, merged.email);
+    merged.displayName = deriveDisplayName(merged.firstName, merged.lastName, merged.email, merged.country);
     const changed = (Object.keys(fields) as (keyof CustomerFields)[]).some((k) => current[k] !== merged[k])
       || merged.displayName !== current.displayName;
-    if (!changed) return { customer: current, created: false, userErrors: [] };
+    if (!changed) {
+      if (match.rule === 'EXTERNAL_ID') return { customer: current, created: false, matchedBy: match.rule, userErrors: [] };
+      // A new identity changes the customer (externalIds) even when no field does.
+      const [touchedRow] = await tx.update(customers).set({ updatedAt: new Date() }).where(eq(customers.id, current.id)).returning();
+      return { customer: repo.decryptCustomer(touchedRow!), created: false, matchedBy: match.rule, userErrors: [] };
+    }
     const [updated] = await tx.update(customers)
       .set({ ...repo.encryptCustomerFields(fields), displayName: merged.displayName, updatedAt: new Date() })
       .where(eq(customers.id, current.id)).returning();
     // The API's value is the newest: the fields it changed now come from this source (Customer.fieldSources).
     const touched = CUSTOMER_FIELDS.filter((k) => k in fields && current[k as keyof CustomerFields] !== merged[k as keyof CustomerFields]);
     await recordApiFieldSources(tx, current.id, input.source, fields, touched, 'MOST_RECENT');
-    return { customer: repo.decryptCustomer(updated!), created: false, userErrors: [] };
+    return { customer: repo.decryptCustomer(updated!), created: false, matchedBy: match.rule, userErrors: [] };
   });
 }
 

@@ -1,13 +1,20 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { parse } from 'csv-parse/sync';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { openDb, type DbHandle } from '../../../src/db/client';
 import { execRows, type Db } from '../../../src/db/client';
+import { TEST_ENCRYPTION_KEYS } from '../../helpers/encryption';
+import { withDatabase } from '../../helpers/global-setup';
 import { runImport, type ImportOptions } from '../../../src/modules/ingest/import.service';
 import type { Entity } from '../../../src/modules/ingest/entities';
 import { customerTables } from '../../../src/modules/ingest/merge.repository';
-import { TEST_HASH_KEY } from '../../helpers/app';
+import { TEST_HASH_KEY, TEST_JWT_SECRET } from '../../helpers/app';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/ingest');
 export const fixture = (name: string) => path.join(FIXTURES, name);
@@ -67,4 +74,50 @@ export async function logicalState(db: Db): Promise<unknown[]> {
 /** Empties every customer table (and the import and merge logs) between tests of one file. */
 export async function resetCustomerData(db: Db): Promise<void> {
   await db.execute(sql`TRUNCATE customers, erasures, import_runs, customer_merges, audit_log CASCADE`);
+}
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+
+/**
+ * A database that a CLI run as a child process and the test both reach: a clone of the template on
+ * TEST_DATABASE_URL's server, or a PGlite directory (opened by the test only when no child has it).
+ */
+export interface ProcessDb {
+  /** Environment of the child: its database, keys, development mode. */
+  env: NodeJS.ProcessEnv;
+  open(): Promise<DbHandle>;
+  destroy(): Promise<void>;
+}
+
+export async function processDb(): Promise<ProcessDb> {
+  const keys = { NODE_ENV: 'development', LOG_LEVEL: 'silent', PRIVACY_HASH_KEY: TEST_HASH_KEY, ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, JWT_SECRET: TEST_JWT_SECRET };
+  const url = process.env.TEST_DATABASE_URL;
+  const template = inject('templateDb');
+  if (url && template) {
+    const name = `c360_test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    const databaseUrl = withDatabase(url, name);
+    return {
+      env: { ...process.env, ...keys, DATABASE_URL: databaseUrl },
+      open: () => openDb({ databaseUrl, pgliteDir: '', databasePoolMax: 2 }),
+      async destroy() { await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`); await admin.end(); },
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'ingest-pglite-'));
+  return {
+    env: { ...process.env, ...keys, DATABASE_URL: '', PGLITE_DIR: dir },
+    open: () => openDb({ databaseUrl: undefined, pgliteDir: dir, databasePoolMax: 1 }),
+    async destroy() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** `npm run <script> -- args` as a child process (node --import tsx, as package.json runs it): exit code and output. */
+export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
