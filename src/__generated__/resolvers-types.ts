@@ -282,6 +282,13 @@ export type ConsentStatus =
   /** The customer took back an earlier grant. */
   | 'WITHDRAWN';
 
+/** A channel marketing may contact a customer on. */
+export type ContactChannel =
+  /** E-mail; consent purpose `marketing_email`, contact value `email`. */
+  | 'EMAIL'
+  /** Text messages; consent purpose `marketing_sms`, contact value `phone`. */
+  | 'SMS';
+
 /** Input of `createApiKey`. */
 export type CreateApiKeyInput = {
   /** Restrict to customers in these countries. */
@@ -378,6 +385,12 @@ export type Customer = Node & {
   consentHistory: Array<ConsentRecord>;
   /** Current consent per purpose. */
   consents: Array<Consent>;
+  /**
+   * Whether marketing may contact the customer on `channel` now: a contact value is on file and the
+   * current consent for the channel's purpose is GRANTED (no decision, DENIED or WITHDRAWN: false).
+   * Needs the `consents:read` scope for API keys.
+   */
+  contactable?: Maybe<Scalars['Boolean']['output']>;
   /** When the record was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Name to show: first and last name, or the email when no name is known. */
@@ -431,6 +444,12 @@ export type Customer = Node & {
 /** The golden customer record, joined with everything known about the customer. */
 export type CustomerConsentHistoryArgs = {
   purpose?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** The golden customer record, joined with everything known about the customer. */
+export type CustomerContactableArgs = {
+  channel: ContactChannel;
 };
 
 
@@ -3024,6 +3043,7 @@ export type ResolversTypes = {
   ConsentCondition: ConsentCondition;
   ConsentRecord: ResolverTypeWrapper<ConsentMapper>;
   ConsentStatus: ConsentStatus;
+  ContactChannel: ContactChannel;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey?: Maybe<ResolversTypes['ApiKey']> }>;
   CreateSegmentInput: CreateSegmentInput;
@@ -3430,6 +3450,7 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   birthDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   consentHistory?: Resolver<Array<ResolversTypes['ConsentRecord']>, ParentType, ContextType, Partial<CustomerConsentHistoryArgs>>;
   consents?: Resolver<Array<ResolversTypes['Consent']>, ParentType, ContextType>;
+  contactable?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<CustomerContactableArgs, 'channel'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -4,6 +4,7 @@ import { analyticsModule } from './analytics/module';
 import { automationModule } from './automation/module';
 import { baseModule } from './base/module';
 import { commerceModule } from './commerce/module';
+import { contactabilityModule } from './contactability/module';
 import { ingestModule } from './ingest/module';
 import { profileModule } from './profile/module';
 import { segmentsModule } from './segments/module';
@@ -27,6 +28,7 @@ export const modules = [
   segmentsModule,
   automationModule,
   ingestModule,
+  contactabilityModule,
 ] as const;
 
 let readers: ReadonlyMap<string, NodeReader> | undefined;
