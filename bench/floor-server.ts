@@ -1,6 +1,6 @@
 /**
  * The "stack floor" of the core benchmark: what the pinned stack alone costs for the same answers.
- * Apollo Server 5 with the product's SDL (schema/*.graphql) and graphql-js execution, whose root
+ * Apollo Server 5 with the product's SDL (each module's <domain>.graphql) and graphql-js execution, whose root
  * fields run the baseline's one hand-written statement (bench/lib/baseline-sql.ts) through postgres.js
  * and return its JSON, parsed, to graphql-js's default resolvers. Nothing else: no authentication,
  * no shield or privacy middleware, no DataLoader, no look-ahead planning, no row mapping or decryption,

@@ -1,33 +1,16 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from './db/client';
-import { analyticsLoaders } from './modules/analytics/analytics.loaders';
-import { commerceLoaders } from './modules/commerce/commerce.loaders';
-import { createCustomer360Loader } from './modules/profile/customer360.service';
-import { ingestLoaders } from './modules/ingest/ingest.loaders';
-import { profileLoaders } from './modules/profile/profile.loaders';
-import { serviceLoaders } from './modules/service/service.loaders';
-import { tagLoaders } from './modules/tags/tags.loaders';
-import { segmentLoaders } from './modules/segments/segments.loaders';
+import type { LoaderFactory } from './lib/module';
+import { modules } from './modules/index';
 
-/** How every loader is made: from the request's Db, its row scope, and the request's other loaders. */
-const domainFactories = {
-  ...profileLoaders,
-  ...tagLoaders,
-  ...commerceLoaders,
-  ...serviceLoaders,
-  ...analyticsLoaders,
-  ...segmentLoaders,
-  ...ingestLoaders,
-};
-const factories = {
-  ...domainFactories,
-  customer360: (db: Db, rowScope: SQL | undefined, self: Loaders) => createCustomer360Loader(db, rowScope, () => self),
-};
-
-type DomainLoaders = { readonly [K in keyof typeof domainFactories]: ReturnType<(typeof domainFactories)[K]> };
-export type Loaders = DomainLoaders & { readonly customer360: ReturnType<typeof createCustomer360Loader> };
-
-type Factory = (db: Db, rowScope: SQL | undefined, self: Loaders) => unknown;
+/**
+ * The loaders of a request, by name. Each module adds its own in its module.ts:
+ * `declare module '../../loaders' { interface Loaders extends LoadersOf<typeof loaders> {} }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the modules' declarations
+export interface Loaders {}
+/** The loaders that factories make: each is what its factory returns. */
+export type LoadersOf<F> = { readonly [K in keyof F]: F[K] extends (...args: never[]) => infer R ? R : never };
 
 /**
  * The loaders of one request. Each is made on first access and then kept on the instance: a request
@@ -38,14 +21,26 @@ type Factory = (db: Db, rowScope: SQL | undefined, self: Loaders) => unknown;
 class RequestLoaders {
   constructor(readonly db: Db, readonly rowScope: SQL | undefined) {}
 }
-for (const [key, make] of Object.entries(factories) as [string, Factory][]) {
-  Object.defineProperty(RequestLoaders.prototype, key, {
-    get(this: RequestLoaders) {
-      const loader = make(this.db, this.rowScope, this as unknown as Loaders);
-      Object.defineProperty(this, key, { value: loader, enumerable: true });
-      return loader;
-    },
-  });
+let defined = false;
+/** Puts every module's factories on the prototype, once (on the first request: modules import this file too). */
+function defineLoaders(): void {
+  const factories = new Map<string, LoaderFactory>();
+  for (const m of modules) {
+    for (const [key, make] of Object.entries('loaders' in m ? m.loaders : {}) as [string, LoaderFactory][]) {
+      if (factories.has(key)) throw new Error(`loaders: ${key} is defined by two modules`);
+      factories.set(key, make);
+    }
+  }
+  for (const [key, make] of factories) {
+    Object.defineProperty(RequestLoaders.prototype, key, {
+      get(this: RequestLoaders) {
+        const loader = make(this.db, this.rowScope, this as unknown as Loaders);
+        Object.defineProperty(this, key, { value: loader, enumerable: true });
+        return loader;
+      },
+    });
+  }
+  defined = true;
 }
 
 /**
@@ -54,5 +49,6 @@ for (const [key, make] of Object.entries(factories) as [string, Factory][]) {
  * (by id, external id, or a transaction/interaction id) applies it.
  */
 export function createLoaders(db: Db, rowScope?: SQL): Loaders {
+  if (!defined) defineLoaders();
   return new RequestLoaders(db, rowScope) as unknown as Loaders;
 }

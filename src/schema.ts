@@ -1,40 +1,46 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { defaultFieldResolver, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { buildRuleTree, permissionsFor } from './auth/permissions';
+import type { Resolvers } from './__generated__/resolvers-types';
+import { buildRuleTree, permissionsFor, type RuleTree } from './auth/permissions';
 import { can, isAuthenticated, READERS, reachable } from './auth/rules';
-import { privacyMiddleware } from './auth/privacy';
-import { adminResolvers } from './modules/admin/admin.resolvers';
-import { analyticsResolvers } from './modules/analytics/analytics.resolvers';
-import { baseResolvers } from './modules/base/base.resolvers';
-import { commerceResolvers } from './modules/commerce/commerce.resolvers';
-import { ingestResolvers } from './modules/ingest/ingest.resolvers';
-import { profileResolvers } from './modules/profile/profile.resolvers';
-import { serviceResolvers } from './modules/service/service.resolvers';
-import { tagResolvers } from './modules/tags/tags.resolvers';
-import { segmentResolvers } from './modules/segments/segments.resolvers';
-import { automationResolvers } from './modules/automation/automation.resolvers';
+import { buildPrivacyPolicy, privacyMiddleware, type PrivacyPolicy } from './auth/privacy';
+import { modules } from './modules/index';
+
+export { auditedAdminFields } from './modules/index';
 import { buildFederatedBareSchema } from './ops/federation';
 
-export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../schema');
-
-/** base.graphql first, then every domain's SDL (each `extend type Customer`). */
-export function loadTypeDefs(): string[] {
-  const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.graphql')).sort((a, b) =>
-    (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
-  return files.map((f) => readFileSync(path.join(SCHEMA_DIR, f), 'utf8'));
+/**
+ * Every module's SDL files: the first module's (the base: Node, scalars, directives) first, the
+ * others by file name, so that the schema's type order does not depend on the registry's order.
+ */
+export function sdlFiles(): string[] {
+  const [first, ...rest] = modules.map((m) => m.sdl);
+  return [...(first ?? []), ...rest.flat().sort((a, b) => path.basename(a).localeCompare(path.basename(b)))];
 }
 
-const RESOLVERS = [baseResolvers, profileResolvers, tagResolvers, commerceResolvers, serviceResolvers, analyticsResolvers, adminResolvers, segmentResolvers, automationResolvers, ingestResolvers];
+/** The SDL of every module (each domain's `extend type Customer` etc.). */
+export function loadTypeDefs(): string[] {
+  return sdlFiles().map((f) => readFileSync(f, 'utf8'));
+}
+
+/** Every module's resolvers (read when a schema is built: modules import this file too). */
+const resolvers = (): Resolvers[] => modules.flatMap((m) => ('resolvers' in m ? [m.resolvers] : []));
+
+/** The shield tree: the union of every module's rule fragment. */
+export const ruleTree = (): RuleTree => buildRuleTree(modules.flatMap((m) => ('rules' in m ? [m.rules] : [])));
+
+/** The privacy table: the union of every module's policy rows. */
+export const privacyPolicy = (): PrivacyPolicy => buildPrivacyPolicy(modules.flatMap((m) => ('privacy' in m ? [m.privacy] : [])));
 
 /**
  * The executable schema without authorization (tests of the rule tree and the privacy-off benchmark).
  * `federation`: the same schema as an Apollo Federation 2 subgraph (src/ops/federation.ts).
  */
 export function buildBareSchema(opts: { federation?: boolean } = {}): GraphQLSchema {
-  if (opts.federation) return buildFederatedBareSchema(loadTypeDefs(), RESOLVERS);
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: RESOLVERS, inheritResolversFromInterfaces: true });
+  if (opts.federation) return buildFederatedBareSchema(loadTypeDefs(), resolvers());
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers(), inheritResolversFromInterfaces: true });
 }
 
 /**
@@ -44,7 +50,7 @@ export function buildBareSchema(opts: { federation?: boolean } = {}): GraphQLSch
  * an authenticated viewer.
  */
 function federationRuleTree() {
-  const tree = buildRuleTree();
+  const tree = ruleTree();
   const query = tree.Query;
   if (!query || typeof query !== 'object' || 'resolve' in query) throw new Error('shield: Query must have per-field rules');
   return { ...tree, Query: { ...query, _entities: can(READERS, 'customers:read'), _service: isAuthenticated }, _Service: reachable };
@@ -59,8 +65,8 @@ export function buildSchema(opts: { hashKey: string; shield?: boolean; privacy?:
   const bare = buildBareSchema({ federation: opts.federation });
   // Both produce (resolve, parent, args, ctx, info) field middleware; authorization runs outermost.
   const layers = [
-    ...(opts.shield === false ? [] : [permissionsFor(bare, opts.federation ? federationRuleTree() : undefined)]),
-    ...(opts.privacy === false ? [] : [privacyMiddleware(bare, opts.hashKey)]),
+    ...(opts.shield === false ? [] : [permissionsFor(bare, opts.federation ? federationRuleTree() : ruleTree())]),
+    ...(opts.privacy === false ? [] : [privacyMiddleware(bare, opts.hashKey, privacyPolicy())]),
   ] as unknown as MiddlewareMap[];
   return applyFieldMiddleware(bare, layers);
 }

@@ -31,7 +31,7 @@ import { createMetrics, type GatewayMetrics } from './ops/metrics';
 import { createIdleCollector } from './ops/idle-gc';
 import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
-import { buildSchema } from './schema';
+import { auditedAdminFields, buildSchema } from './schema';
 import { attachSubscriptions } from './modules/automation/subscriptions';
 import { createCors } from './http/cors';
 import { serveIde } from './http/ide';
@@ -353,7 +353,7 @@ const netClose = NetServer.prototype.close;
 const SHUTDOWN_LINGER_MS = 2_000;
 
 /** Mutations are audited as WRITE (key management and erasure as ADMIN); reads of @pii fields as READ. */
-const ADMIN_FIELDS = new Set(['createApiKey', 'revokeApiKey', 'eraseCustomer', 'exportCustomerData', 'apiKeys', 'auditLog']);
+const ADMIN_FIELDS = auditedAdminFields();
 function auditPlugin(writer: AuditWriter): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {

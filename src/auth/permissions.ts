@@ -3,22 +3,12 @@ import { allow, deny, shield, type IRules } from 'graphql-shield';
 
 type ShieldRule = NonNullable<NonNullable<Parameters<typeof shield>[1]>['fallbackRule']>;
 import { forbidden } from '../errors';
-import { baseRules } from '../modules/base/base.rules';
-import { profileRules } from '../modules/profile/profile.rules';
-import { tagRules } from '../modules/tags/tags.rules';
-import { commerceRules } from '../modules/commerce/commerce.rules';
-import { serviceRules } from '../modules/service/service.rules';
-import { analyticsRules } from '../modules/analytics/analytics.rules';
-import { adminRules } from '../modules/admin/admin.rules';
-import { segmentRules } from '../modules/segments/segments.rules';
-import { automationRules } from '../modules/automation/automation.rules';
-import { ingestRules } from '../modules/ingest/ingest.rules';
 
 /** A domain's fragment of the shield tree: a rule per type, or per field of a type. */
 export type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
-/** The whole tree: the union of every domain's fragment. A field defined twice is a bug. */
-export function buildRuleTree(fragments: RuleTree[] = [baseRules, profileRules, tagRules, commerceRules, serviceRules, analyticsRules, adminRules, segmentRules, automationRules, ingestRules]): RuleTree {
+/** The whole tree: the union of every domain's fragment (src/schema.ts passes the registry's). A field defined twice is a bug. */
+export function buildRuleTree(fragments: readonly RuleTree[]): RuleTree {
   const tree: RuleTree = {};
   for (const frag of fragments) {
     for (const [type, rule] of Object.entries(frag)) {
@@ -42,7 +32,7 @@ function isRule(x: unknown): x is ShieldRule {
 }
 
 /** Deny by default: a field without a rule answers FORBIDDEN. */
-export function permissions(tree: RuleTree = buildRuleTree()) {
+export function permissions(tree: RuleTree) {
   return shield(tree as IRules, {
     fallbackRule: deny,
     allowExternalErrors: true,
@@ -58,7 +48,7 @@ type FieldMiddlewareMap = Record<string, Record<string, unknown>>;
  * rule evaluation per field per row; measured on the full 360 query it was most of the
  * authorization overhead. Fields without a rule keep the deny fallback: deny by default holds.
  */
-export function permissionsFor(schema: GraphQLSchema, tree: RuleTree = buildRuleTree()): FieldMiddlewareMap {
+export function permissionsFor(schema: GraphQLSchema, tree: RuleTree): FieldMiddlewareMap {
   const generated = (permissions(tree) as unknown as { generate(s: GraphQLSchema): FieldMiddlewareMap }).generate(schema);
   for (const [typeName, fields] of Object.entries(generated)) {
     const rule = tree[typeName];

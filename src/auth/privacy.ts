@@ -6,9 +6,6 @@ import type { Config } from '../config';
 import type { Context } from '../context';
 import { devSecret } from './token';
 import { forbidden } from '../errors';
-import { profilePrivacy } from '../modules/profile/profile.rules';
-import { servicePrivacy } from '../modules/service/service.rules';
-import { tagPrivacy } from '../modules/tags/tags.rules';
 
 /**
  * Field-level privacy: one table, `Type.field` -> action per role. Fields holding personal data are
@@ -20,7 +17,8 @@ export type FieldPolicy = Record<Role, FieldAction>;
 export type PrivacyPolicy = Record<string, FieldPolicy>;
 export type PiiKind = 'NAME' | 'EMAIL' | 'PHONE' | 'BIRTH_DATE' | 'ADDRESS' | 'IDENTIFIER' | 'FREE_TEXT' | 'ACTOR' | 'NATIONAL_ID';
 
-export function buildPrivacyPolicy(fragments: PrivacyPolicy[] = [profilePrivacy, servicePrivacy, tagPrivacy]): PrivacyPolicy {
+/** The table: the union of every domain's rows (src/schema.ts passes the registry's). */
+export function buildPrivacyPolicy(fragments: readonly PrivacyPolicy[]): PrivacyPolicy {
   const out: PrivacyPolicy = {};
   for (const frag of fragments) {
     for (const [field, policy] of Object.entries(frag)) {
@@ -32,7 +30,7 @@ export function buildPrivacyPolicy(fragments: PrivacyPolicy[] = [profilePrivacy,
 }
 
 /** Fields a partner key's allow-list may open: the @pii fields whose PARTNER policy is not DENY. */
-export function allowListableFields(schema: GraphQLSchema, policy: PrivacyPolicy = buildPrivacyPolicy()): ReadonlySet<string> {
+export function allowListableFields(schema: GraphQLSchema, policy: PrivacyPolicy): ReadonlySet<string> {
   return new Set([...piiFields(schema).keys()].filter((f) => policy[f]?.PARTNER !== 'DENY'));
 }
 
@@ -101,7 +99,7 @@ export type FieldMiddleware = (
  * graphql-middleware map applying the table. Fails at start-up when a @pii field has no row, a row
  * names no @pii field, NULL is set on a non-null field, or HASH on a kind that is not a string.
  */
-export function privacyMiddleware(schema: GraphQLSchema, hashKey: string, policy: PrivacyPolicy = buildPrivacyPolicy()) {
+export function privacyMiddleware(schema: GraphQLSchema, hashKey: string, policy: PrivacyPolicy) {
   const fields = piiFields(schema);
   const problems = validatePolicy(fields, policy);
   if (problems.length) throw new Error(`privacy policy:\n  ${problems.join('\n  ')}`);

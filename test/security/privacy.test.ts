@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPrivacyPolicy, piiFields, validatePolicy } from '../../src/auth/privacy';
+import { piiFields, validatePolicy } from '../../src/auth/privacy';
 import { toGlobalId } from '../../src/lib/global-id';
-import { buildBareSchema } from '../../src/schema';
+import { buildBareSchema, privacyPolicy } from '../../src/schema';
 import type { Role } from '../../src/__generated__/resolvers-types';
 import { createSeeder } from '../factories/index';
 import { startApp, type TestApp } from '../helpers/app';
@@ -11,7 +11,7 @@ describe('privacy policy table', () => {
   const fields = piiFields(schema);
 
   it('has a row for every @pii field and no row for anything else', () => {
-    expect(validatePolicy(fields, buildPrivacyPolicy())).toEqual([]);
+    expect(validatePolicy(fields, privacyPolicy())).toEqual([]);
   });
 
   it('marks the personal data of a customer as @pii', () => {
@@ -22,7 +22,7 @@ describe('privacy policy table', () => {
   });
 
   it('refuses rows that would break the response shape or that name no @pii field', () => {
-    const policy = buildPrivacyPolicy();
+    const policy = privacyPolicy();
     expect(validatePolicy(fields, { ...policy, 'Customer.displayName': { ADMIN: 'NULL', AGENT: 'ALLOW', MARKETER: 'ALLOW', ANALYST: 'ALLOW', PARTNER: 'HASH' } }))
       .toEqual(['Customer.displayName: NULL for ADMIN on a non-null field (use MASK or HASH)']);
     expect(validatePolicy(fields, { ...policy, 'Customer.address': { ADMIN: 'HASH', AGENT: 'ALLOW', MARKETER: 'ALLOW', ANALYST: 'ALLOW', PARTNER: 'NULL' } }))

@@ -1,5 +1,6 @@
 import type { AuditAction, MutationResolvers, QueryResolvers, Resolvers, Role } from '../../__generated__/resolvers-types';
 import type { GraphQLSchema } from 'graphql';
+import { privacyPolicy } from '../../schema';
 import { allowListableFields, resolvePrivacyHashKey } from '../../auth/privacy';
 import { badUserInput, notFound, userError } from '../../errors';
 import { expectGlobalId, toGlobalId, tryGlobalId } from '../../lib/global-id';
@@ -45,7 +46,7 @@ const Mutation: MutationResolvers = {
 };
 
 /** Names an allow-list may use: the schema's @pii fields, except those never shown to partners. */
-const piiFieldNames = (schema: GraphQLSchema): ReadonlySet<string> => allowListableFields(schema);
+const piiFieldNames = (schema: GraphQLSchema): ReadonlySet<string> => allowListableFields(schema, privacyPolicy());
 
 export const adminResolvers: Resolvers = {
   Query,

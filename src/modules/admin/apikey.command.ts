@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import type { GraphQLSchema } from 'graphql';
+import { privacyPolicy } from '../../schema';
 import { allowListableFields } from '../../auth/privacy';
 import { ConfigError } from '../../config';
 import type { Db } from '../../db/client';
@@ -74,7 +75,7 @@ Example:
     --fields Customer.email --purpose partner_sharing --countries DE,AT --rate 120 --burst 60 \\
     --segment U2VnbWVudDo2ZjFj... --segment 0b7e4c1a-3d2f-4e5a-9b8c-7d6e5f4a3b2c`)
     .action(async (o: CreateOpts) => {
-      const fields = allowListableFields(deps.schema());
+      const fields = allowListableFields(deps.schema(), privacyPolicy());
       const segmentArgs = o.segment.map((s) => s.trim());
       const { created, userErrors } = await deps.withDb((db) => createApiKey(db, 'cli', {
         name: o.name, role: o.role, scopes: o.scopes, fieldAllowList: o.fields, purpose: o.purpose ?? null, countries: o.countries ?? null,

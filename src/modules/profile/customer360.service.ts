@@ -5,17 +5,14 @@ import { execParts, type Db } from '../../db/client';
 import { batched, noteBatch } from '../../lib/batch';
 import { selectedCustomerFields, type CustomerRelation } from '../../lib/prefetch';
 import type { Loaders } from '../../loaders';
-import { analyticsRelations } from '../analytics/analytics.loaders';
-import { commerceRelations } from '../commerce/commerce.loaders';
-import { serviceRelations } from '../service/service.loaders';
-import { tagRelations } from '../tags/tags.loaders';
-import { customerRowsPart, profileRelations } from './profile.loaders';
+import { modules } from '../index';
+import { customerRowsPart } from './profile.loaders';
 import type { CustomerRow } from './profile.mappers';
 
-/** Relations of Customer that a root field can fetch ahead for all its customers in one statement. */
-export const customerRelations: readonly CustomerRelation<Loaders>[] = [
-  ...profileRelations, ...tagRelations, ...commerceRelations, ...serviceRelations, ...analyticsRelations,
-];
+let relations: readonly CustomerRelation<Loaders>[] | undefined;
+/** Relations of Customer that a root field can fetch ahead for all its customers in one statement: every module's, in registry order. */
+export const customerRelations = (): readonly CustomerRelation<Loaders>[] =>
+  (relations ??= modules.flatMap((m): readonly CustomerRelation<Loaders>[] => ('relations' in m ? m.relations : [])));
 
 interface Part { query: SQL; keys: number; prime(rows: unknown[], loaders: Loaders): void }
 /** The selected relations with their arguments; `sig` identifies the plan (same selection, same arguments). */
@@ -23,11 +20,11 @@ interface Plan { relations: { relation: CustomerRelation<Loaders>; args: Record<
 
 function planFor(info: GraphQLResolveInfo, path: readonly string[]): Plan {
   const selected = selectedCustomerFields(info, path);
-  const relations = customerRelations.flatMap((relation) => {
+  const chosen = customerRelations().flatMap((relation) => {
     const args = selected.get(relation.field);
     return args ? [{ relation, args }] : [];
   });
-  return { relations, sig: JSON.stringify(relations.map((r) => [r.relation.field, r.args])) };
+  return { relations: chosen, sig: JSON.stringify(chosen.map((r) => [r.relation.field, r.args])) };
 }
 
 function partsFor(plan: Plan, ids: readonly string[]): Part[] {

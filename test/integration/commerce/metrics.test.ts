@@ -78,25 +78,36 @@ describe('maintained customer metrics', () => {
   });
 
   it('sorts customers by spend, order count and last purchase with stable cursors', async () => {
-    interface Conn { customers: { edges: { node: { id: string; metrics: { orderCount: number; totalSpent: { amount: string } } } }[]; pageInfo: { endCursor: string; hasNextPage: boolean } } }
+    interface Conn { customers: { edges: { node: { id: string; metrics: { orderCount: number; totalSpent: { amount: string }; lastPurchaseAt: string | null } } }[]; pageInfo: { endCursor: string; hasNextPage: boolean } } }
     const q = `query($o: [CustomerOrder!], $after: String) { customers(orderBy: $o, first: 3, after: $after) {
-      edges { node { id metrics { orderCount totalSpent { amount } } } } pageInfo { endCursor hasNextPage } } }`;
-    for (const order of ['TOTAL_SPENT_DESC', 'ORDER_COUNT_ASC', 'LAST_PURCHASE_DESC']) {
-      const seen: { id: string; spent: number; count: number }[] = [];
+      edges { node { id metrics { orderCount totalSpent { amount } lastPurchaseAt } } } pageInfo { endCursor hasNextPage } } }`;
+    interface Seen { id: string; spent: number; count: number; last: number | null }
+    /** Each order's sort key, as the enum's description states it (never bought: last for DESC). */
+    const sortKeys: Record<string, (s: Seen) => number> = {
+      TOTAL_SPENT_DESC: (s) => -s.spent,
+      ORDER_COUNT_ASC: (s) => s.count,
+      LAST_PURCHASE_DESC: (s) => (s.last === null ? Infinity : -s.last),
+    };
+    const total = await execRows<{ n: number }>(app.db.db, sql`SELECT count(*)::int AS n FROM customers`);
+    const bought = await execRows<{ n: number }>(app.db.db, sql`SELECT count(DISTINCT last_purchase_at)::int AS n FROM customer_metrics WHERE last_purchase_at IS NOT NULL`);
+    // Enough customers for several pages, with distinct last purchases and some who never bought.
+    expect(total[0]!.n).toBeGreaterThan(6);
+    expect(bought[0]!.n).toBeGreaterThan(2);
+    for (const [order, key] of Object.entries(sortKeys)) {
+      const seen: Seen[] = [];
       let after: string | null = null;
       for (let i = 0; i < 10; i++) {
         const res: Awaited<ReturnType<typeof app.gql<Conn>>> = await app.gql<Conn>(q, { o: [order], after });
         expect(res.body.errors).toBeUndefined();
         const c = res.body.data!.customers;
-        seen.push(...c.edges.map((e) => ({ id: e.node.id, spent: Number(e.node.metrics.totalSpent.amount), count: e.node.metrics.orderCount })));
+        seen.push(...c.edges.map((e) => ({ id: e.node.id, spent: Number(e.node.metrics.totalSpent.amount), count: e.node.metrics.orderCount,
+          last: e.node.metrics.lastPurchaseAt === null ? null : Date.parse(e.node.metrics.lastPurchaseAt) })));
         if (!c.pageInfo.hasNextPage) break;
         after = c.pageInfo.endCursor;
       }
       expect(new Set(seen.map((s) => s.id)).size).toBe(seen.length);
-      const total = await execRows<{ n: number }>(app.db.db, sql`SELECT count(*)::int AS n FROM customers`);
       expect(seen).toHaveLength(total[0]!.n);
-      if (order === 'TOTAL_SPENT_DESC') expect(seen.map((s) => s.spent)).toEqual([...seen.map((s) => s.spent)].sort((a, b) => b - a));
-      if (order === 'ORDER_COUNT_ASC') expect(seen.map((s) => s.count)).toEqual([...seen.map((s) => s.count)].sort((a, b) => a - b));
+      expect(seen.map(key), order).toEqual(seen.map(key).sort((a, b) => a - b));
     }
   });
 

@@ -11,7 +11,7 @@ const ARGS: Record<string, Record<string, unknown>> = { transactions: { first: 1
 
 /** The one statement `customer(id)` runs for the full 360 of `ids` (profile row and every relation). */
 function statement360(ids: string[]) {
-  const parts = [customerRowsPart(ids, undefined).query, ...customerRelations.map((r) => r.plan(ids, ARGS[r.field] ?? {})!.query)];
+  const parts = [customerRowsPart(ids, undefined).query, ...customerRelations().map((r) => r.plan(ids, ARGS[r.field] ?? {})!.query)];
   return new PgDialect().sqlToQuery(partsStatement(parts));
 }
 

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { defineModule } from '../../lib/module';
+import type { LoadersOf } from '../../loaders';
+import { analyticsLoaders, analyticsRelations } from './analytics.loaders';
+import { analyticsResolvers } from './analytics.resolvers';
+import { analyticsRules } from './analytics.rules';
+
+const loaders = analyticsLoaders;
+
+declare module '../../loaders' {
+  interface Loaders extends LoadersOf<typeof loaders> {}
+}
+
+/** What the analytics domain contributes (src/lib/module.ts). */
+export const analyticsModule = defineModule({
+  name: 'analytics',
+  sdl: [path.join(import.meta.dirname, 'analytics.graphql')],
+  resolvers: analyticsResolvers,
+  rules: analyticsRules,
+  loaders,
+  relations: analyticsRelations,
+  mappers: { CustomerMetrics: 'CustomerMetricsMapper', TimelineEdge: 'TimelineEdgeMapper', TimelineConnection: 'TimelineConnectionMapper' },
+});

@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { defineModule } from '../../lib/module';
+import type { LoadersOf } from '../../loaders';
+import { ingestLoaders } from './ingest.loaders';
+import { ingestResolvers } from './ingest.resolvers';
+import { ingestRules } from './ingest.rules';
+
+const loaders = ingestLoaders;
+
+declare module '../../loaders' {
+  interface Loaders extends LoadersOf<typeof loaders> {}
+}
+
+/** What the ingest domain contributes (src/lib/module.ts). */
+export const ingestModule = defineModule({
+  name: 'ingest',
+  sdl: [path.join(import.meta.dirname, 'ingest.graphql')],
+  resolvers: ingestResolvers,
+  rules: ingestRules,
+  loaders,
+  mappers: { CustomerMerge: 'CustomerMergeMapper', DuplicateCandidate: 'DuplicateCandidateMapper', MergePreview: 'MergePreviewMapper', FieldSource: 'FieldSourceMapper', MergeCustomersPayload: 'MergeCustomersPayloadMapper', UnmergeCustomersPayload: 'UnmergeCustomersPayloadMapper' },
+});
