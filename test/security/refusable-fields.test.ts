@@ -1,10 +1,9 @@
 import { isNonNullType, isObjectType, type GraphQLResolveInfo } from 'graphql';
 import { allow } from 'graphql-shield';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRuleTree, type RuleTree } from '../../src/auth/permissions';
-import { buildPrivacyPolicy } from '../../src/auth/privacy';
+import type { RuleTree } from '../../src/auth/permissions';
 import type { Viewer } from '../../src/auth/viewer';
-import { buildBareSchema } from '../../src/schema';
+import { buildBareSchema, privacyPolicy, ruleTree } from '../../src/schema';
 import type { Role } from '../../src/__generated__/resolvers-types';
 import { createSeeder } from '../factories/index';
 import { startApp, type TestApp } from '../helpers/app';
@@ -32,15 +31,15 @@ const PROBES: Viewer[] = [
   ...ROLES.filter((r) => r !== 'PARTNER').map((role): Viewer => ({ kind: 'user', id: `probe-${role}`, role, scopes: [] })),
   ...ROLES.map((role): Viewer => ({
     kind: 'apiKey', id: `probe-key-${role}`, role, name: 'probe', scopes: [], fieldAllowList: new Set(), purpose: null, countries: null,
-    segmentIds: null, rateLimitPerMinute: null, maxCost: null, persistedOnly: false,
+    segmentIds: null, rateLimitPerMinute: null, rateLimitBurst: null, maxCost: null, persistedOnly: false,
   })),
 ];
 
 /** Fields some caller is refused: a shield rule (evaluated for every probe) that does not pass, or a DENY in the privacy policy. */
 async function refusableFields(): Promise<{ field: string; nonNull: boolean }[]> {
   const schema = buildBareSchema();
-  const tree = buildRuleTree();
-  const policy = buildPrivacyPolicy();
+  const tree = ruleTree();
+  const policy = privacyPolicy();
   const out: { field: string; nonNull: boolean }[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
