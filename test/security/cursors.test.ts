@@ -142,6 +142,25 @@ describe('opaque cursors', () => {
     expect(codes(otherFilter)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('pages segment members with their own cursors, and refuses a customers cursor there (and a members cursor on customers)', async () => {
+    const seg = await app.gql<{ createSegment: { segment: { id: string } } }>('mutation { createSegment(input: { name: "Cursor members", kind: STATIC }) { segment { id } } }');
+    const segmentId = seg.body.data!.createSegment.segment.id;
+    const add = await app.gql<{ addSegmentMembers: { changed: number } }>('mutation($s: ID!, $c: [ID!]!) { addSegmentMembers(segmentId: $s, customerIds: $c) { changed } }', { s: segmentId, c: [...rows.keys()] });
+    expect(add.body.data!.addSegmentMembers.changed).toBe(PEOPLE.length);
+    type Members = { segment: { members: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } };
+    const MEMBERS = 'query($s: ID!, $a: String) { segment(id: $s) { members(orderBy: [NAME_ASC], first: 2, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }';
+    const one = await app.gql<Members>(MEMBERS, { s: segmentId });
+    const two = await app.gql<Members>(MEMBERS, { s: segmentId, a: one.body.data!.segment.members.pageInfo.endCursor });
+    expect(two.body.errors).toBeUndefined();
+    const paged = [...one.body.data!.segment.members.edges, ...two.body.data!.segment.members.edges].map((e) => e.node.id);
+    expect(new Set(paged).size).toBe(PEOPLE.length);
+    const customersCursor = (await page({ role: 'ADMIN' }, 'NAME_ASC', 2)).body.data!.customers.pageInfo.endCursor;
+    const onMembers = await app.gql(MEMBERS, { s: segmentId, a: customersCursor });
+    expect(onMembers.body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code])).toEqual([['segment.members', 'BAD_USER_INPUT']]);
+    const onCustomers = await page({ role: 'ADMIN' }, 'NAME_ASC', 2, one.body.data!.segment.members.pageInfo.endCursor);
+    expect(codes(onCustomers)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('refuses a customers cursor on Customer.transactions, and the transactions cursor of one customer on another', async () => {
     const [a, b] = [...rows.values()].filter((_, i) => PEOPLE[i]!.orders > 0);
     const list = await page({ role: 'ADMIN' }, 'CREATED_AT_DESC', 1);
