@@ -120,6 +120,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     persistedQueries: { cache: persisted, ttl: config.apqTtlSeconds || null },
     introspection: config.nodeEnv !== 'production',
     includeStacktraceInErrorResponses: dev,
+    // The gateway's drain owns SIGTERM/SIGINT (index.ts -> drain()): Apollo's own handler (on unless
+    // NODE_ENV=test) stopped Apollo at once while the drain still served open connections (HTTP 500).
+    stopOnTerminationSignals: false,
     plugins: [
       // No cache hints, no Apollo Studio: these plugins would otherwise visit every field.
       ApolloServerPluginCacheControlDisabled(),
@@ -333,6 +336,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       http.closeIdleConnections();
       if (!finished) http.closeAllConnections();
       await closed;
+      // Last: no request can reach Apollo any more.
       await apollo.stop();
       await shutdown.run(logger);
       return finished;
