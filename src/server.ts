@@ -98,7 +98,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     redisWarnedAt = Date.now();
     logger.warn({ err }, 'rate limiter: Redis unavailable, limiting in memory for now');
   });
-  const auditWriter = new AuditWriter(db, logger);
+  const auditWriter = new AuditWriter(db, logger, { bufferMax: config.audit.bufferMax, spillFile: config.audit.spillFile, retryMaxMs: config.audit.retryMaxMs });
+  const auditAccepting = () => auditWriter.accepting;
   const shutdown = new ShutdownRegistry();
   shutdown.add('audit', () => auditWriter.close());
   shutdown.add('rate-limiter', () => limiter.close(), 'close');
@@ -248,7 +249,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;
-          return { viewer, loaders: createLoaders(rdb, rowScope), db: rdb, stats, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
+          return { viewer, loaders: createLoaders(rdb, rowScope), db: rdb, stats, config, logger, requestId, deadline, rowScope, audit: new RequestAudit(auditAccepting) };
         },
       })]);
       closeIfDraining();
