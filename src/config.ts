@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { KeyringError, parseKeyring } from './lib/crypto';
 import { DEFAULT_IDLE_FILL } from './ops/idle-gc';
@@ -22,6 +23,11 @@ const schema = z.object({
   DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   DATABASE_WORK_MEM: z.string().regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'DATABASE_WORK_MEM must be a size such as 16MB').default('16MB'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  DATABASE_BREAKER_THRESHOLD: z.coerce.number().int().min(0).max(1000).default(3),
+  DATABASE_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  AUDIT_BUFFER_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  AUDIT_SPILL_FILE: z.string().min(1).optional(),
+  AUDIT_RETRY_MAX_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   METRICS_ENABLED: bool.default(true),
   IDLE_GC: bool.default(true),
   IDLE_GC_FILL: z.coerce.number().min(0.05).max(1).default(DEFAULT_IDLE_FILL),
@@ -122,6 +128,11 @@ export type Config = {
   databaseWorkMem: string;
   /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** Consecutive failed connects that open a pool's circuit breaker (0 = off); probe interval while open. */
+  databaseBreakerThreshold: number;
+  databaseBreakerProbeMs: number;
+  /** Audit entries kept unwritten (memory + spill file) before PII reads are refused; the spill file ('off' = none); retry backoff cap. */
+  audit: { bufferMax: number; spillFile: string | null; retryMaxMs: number };
   /** Serve Prometheus metrics on GET /metrics. */
   metricsEnabled: boolean;
   /** Collect V8's young generation when no request is running (src/ops/idle-gc.ts)... */
@@ -293,6 +304,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseIdleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
     databaseWorkMem: e.DATABASE_WORK_MEM,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    databaseBreakerThreshold: e.DATABASE_BREAKER_THRESHOLD,
+    databaseBreakerProbeMs: e.DATABASE_BREAKER_PROBE_MS,
+    audit: {
+      bufferMax: e.AUDIT_BUFFER_MAX,
+      spillFile: e.AUDIT_SPILL_FILE === 'off' ? null : (e.AUDIT_SPILL_FILE ?? path.join(e.PGLITE_DIR, 'audit-spill.ndjson')),
+      retryMaxMs: e.AUDIT_RETRY_MAX_MS,
+    },
     metricsEnabled: e.METRICS_ENABLED,
     idleGc: e.IDLE_GC,
     idleGcFill: e.IDLE_GC_FILL,

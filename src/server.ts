@@ -21,6 +21,8 @@ import type { Context } from './context';
 import type { QueryStats } from './db/client';
 import { requestDb, routeRequest, type Db, type DbHandle } from './db/client';
 import { checkSchemaCurrent } from './db/migrate';
+import { databaseFault } from './db/breaker';
+import { registerBreakers, unavailableStatusPlugin } from './ops/db-outage';
 import { fieldErrorStatusPlugin, forbidden, isErrorCode, rateLimited, serviceUnavailable } from './errors';
 import { ARMOR_REJECTION, armorProtection, costBudgetPlugin, suggestionGuardPlugin } from './auth/limits';
 import { createRateLimiter } from './auth/rate-limit';
@@ -58,7 +60,7 @@ export interface BuildServerOptions {
    */
   plugins?: boolean;
   /** The database clients behind `db`, for pool metrics (PostgreSQL only). */
-  handle?: Pick<DbHandle, 'pg' | 'replicaPg'>;
+  handle?: Pick<DbHandle, 'pg' | 'replicaPg' | 'breakers'>;
 }
 
 export interface GatewayServer {
@@ -98,7 +100,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     redisWarnedAt = Date.now();
     logger.warn({ err }, 'rate limiter: Redis unavailable, limiting in memory for now');
   });
-  const auditWriter = new AuditWriter(db, logger);
+  const auditWriter = new AuditWriter(db, logger, { bufferMax: config.audit.bufferMax, spillFile: config.audit.spillFile, retryMaxMs: config.audit.retryMaxMs });
+  const auditAccepting = () => auditWriter.accepting;
   const shutdown = new ShutdownRegistry();
   shutdown.add('audit', () => auditWriter.close());
   shutdown.add('rate-limiter', () => limiter.close(), 'close');
@@ -108,6 +111,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ...(handle?.replicaPg ? [{ target: 'replica' as const, pg: handle.replicaPg, max: config.databasePoolMax }] : []),
     ],
   });
+  registerBreakers(handle?.breakers ?? [], metrics.registry, logger);
   const registrations = config.redisUrl ? new RedisKeyValueCache(config.redisUrl, logger) : new MemoryKeyValueCache();
   if (registrations instanceof RedisKeyValueCache) shutdown.add('apq-redis', () => registrations.close(), 'close');
   const persisted = new PersistedOperationStore(config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : new Map(), registrations);
@@ -122,6 +126,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     persistedQueries: { cache: persisted, ttl: config.apqTtlSeconds || null },
     introspection: config.nodeEnv !== 'production',
     includeStacktraceInErrorResponses: dev,
+    // The gateway's drain owns SIGTERM/SIGINT (index.ts -> drain()): Apollo's own handler (on unless
+    // NODE_ENV=test) stopped Apollo at once while the drain still served open connections (HTTP 500).
+    stopOnTerminationSignals: false,
     plugins: [
       // No cache hints, no Apollo Studio: these plugins would otherwise visit every field.
       ApolloServerPluginCacheControlDisabled(),
@@ -140,6 +147,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
         costBudgetPlugin(schema, config),
         auditPlugin(auditWriter),
       ] : []),
+      unavailableStatusPlugin(),
     ],
     formatError: (formatted, error) => formatError(formatted, error, logger, dev),
   });
@@ -249,7 +257,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
           }
           const scope = rowScopeOf(viewer);
           const rowScope = scope ? compileCustomerFilter(scope, config) : undefined;
-          return { viewer, loaders: createLoaders(rdb, rowScope), db: rdb, stats, config, logger, requestId, deadline, rowScope, audit: new RequestAudit() };
+          return { viewer, loaders: createLoaders(rdb, rowScope), db: rdb, stats, config, logger, requestId, deadline, rowScope, audit: new RequestAudit(auditAccepting) };
         },
       })]);
       closeIfDraining();
@@ -341,6 +349,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       http.closeIdleConnections();
       if (!finished) http.closeAllConnections();
       await closed;
+      // Last: no request can reach Apollo any more.
       await apollo.stop();
       await shutdown.run(logger);
       return finished;
@@ -468,21 +477,8 @@ async function readiness(db: Db): Promise<{ ok: true } | { ok: false; reason: st
   }
 }
 
-/**
- * PostgreSQL and driver failures that have a code of their own: a cancelled statement (timeout) and a
- * lost or refused connection. Looks through Drizzle's wrapper (`cause`).
- */
-function databaseErrorCode(err: unknown): 'TIMEOUT' | 'SERVICE_UNAVAILABLE' | null {
-  const next = (e: object): unknown => (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 6; e = next(e), depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === '57014') return 'TIMEOUT';
-    if (typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'EPIPE'].includes(code))) {
-      return 'SERVICE_UNAVAILABLE';
-    }
-  }
-  return null;
-}
+/** Database faults with a code of their own (TIMEOUT, SERVICE_UNAVAILABLE): src/db/breaker.ts. */
+const databaseErrorCode = databaseFault;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function requestIdOf(req: IncomingMessage): string {

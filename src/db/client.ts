@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { Logger as DrizzleLogger } from 'drizzle-orm/logger';
 import postgres from 'postgres';
 import type { Config } from '../config';
+import { DbBreaker, guardedPg } from './breaker';
 import { renderQuery } from './render';
 import * as schema from './schema/index';
 
@@ -32,6 +33,8 @@ export interface DbHandle {
    * (migrations: a backfill over a large table may take minutes). The caller ends it.
    */
   unboundedClient?: () => postgres.Sql;
+  /** PostgreSQL only: the circuit breaker of each pool (src/db/breaker.ts). */
+  breakers?: { target: 'primary' | 'replica'; breaker: DbBreaker }[];
   close(): Promise<void>;
 }
 
@@ -182,7 +185,25 @@ export type DbOptions = Pick<Config, 'databaseUrl' | 'pgliteDir' | 'databasePool
   databaseReplicaUrl?: string;
   /** PostgreSQL only: application_name of the connections (default customer360-gateway). */
   applicationName?: string;
+  /** PostgreSQL only: consecutive connection faults that open the pool's circuit breaker (default 3; 0 = off). */
+  databaseBreakerThreshold?: number;
+  /** PostgreSQL only: probe interval of an open breaker (default 500 ms). */
+  databaseBreakerProbeMs?: number;
 };
+
+/**
+ * A pool behind its circuit breaker: while the database is unreachable, statements fail at once
+ * instead of each waiting for a connect attempt (src/db/breaker.ts).
+ */
+function breakerPool(raw: postgres.Sql, config: DbOptions): { pg: postgres.Sql; breaker: DbBreaker } {
+  const breaker = new DbBreaker({
+    threshold: config.databaseBreakerThreshold ?? 3,
+    probeMs: config.databaseBreakerProbeMs ?? 500,
+    probeTimeoutMs: config.databaseConnectTimeoutMs ?? 5_000,
+    probe: () => raw`SELECT 1`,
+  });
+  return { pg: guardedPg(raw, breaker), breaker };
+}
 
 function pgClient(url: string, config: DbOptions, applicationName: string): postgres.Sql {
   const tls = config.databaseSsl;
@@ -245,7 +266,8 @@ function connectionLost(e: unknown): boolean {
 export async function openDb(config: DbOptions): Promise<DbHandle> {
   if (config.databaseUrl) {
     const app = config.applicationName ?? 'customer360-gateway';
-    const pg = pgClient(config.databaseUrl, config, app);
+    const rawPg = pgClient(config.databaseUrl, config, app);
+    const { pg, breaker } = breakerPool(rawPg, config);
     const primary = drizzlePostgres(pg, { schema }) as unknown as Db;
     fastPaths.set(primary, pgFastPath(pg, config.databasePoolMax));
     const scopePrimary = (stats: QueryStats) => scopedDb(primary, timedPg(pg, stats), stats, countPrimary);
@@ -253,16 +275,25 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     const unboundedClient = () => pgClient(url, { ...config, databasePoolMax: 1, statementTimeoutMs: undefined }, `${app}-migrate`);
     if (!config.databaseReplicaUrl) {
       scopers.set(primary, scopePrimary);
-      return { db: primary, driver: 'postgres', pg, unboundedClient, close: () => pg.end({ timeout: 5 }) };
+      return {
+        db: primary, driver: 'postgres', pg, unboundedClient, breakers: [{ target: 'primary', breaker }],
+        close: () => { breaker.stop(); return rawPg.end({ timeout: 5 }); },
+      };
     }
-    const replicaPg = pgClient(config.databaseReplicaUrl, config, `${app}-replica`);
+    const rawReplica = pgClient(config.databaseReplicaUrl, config, `${app}-replica`);
+    const { pg: replicaPg, breaker: replicaBreaker } = breakerPool(rawReplica, config);
     const replica = drizzlePostgres(replicaPg, { schema }) as unknown as Db;
     fastPaths.set(replica, pgFastPath(replicaPg, config.databasePoolMax));
     // Outside requests (jobs, CLIs, workers) everything runs on the primary; requests get a router.
     scopers.set(primary, (stats) => routedDb(scopePrimary(stats), scopedDb(replica, timedPg(replicaPg, stats), stats, countReplica), stats));
     return {
       db: primary, driver: 'postgres', pg, replicaPg, unboundedClient,
-      close: async () => { await Promise.all([pg.end({ timeout: 5 }), replicaPg.end({ timeout: 5 })]); },
+      breakers: [{ target: 'primary', breaker }, { target: 'replica', breaker: replicaBreaker }],
+      close: async () => {
+        breaker.stop();
+        replicaBreaker.stop();
+        await Promise.all([rawPg.end({ timeout: 5 }), rawReplica.end({ timeout: 5 })]);
+      },
     };
   }
   let dataDir: string | undefined;

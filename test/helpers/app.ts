@@ -38,7 +38,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const config = loadConfig({
     NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, PRIVACY_HASH_KEY: TEST_HASH_KEY, LOG_LEVEL: 'silent', PGLITE_DIR: '/nonexistent-test-dir',
     // Suites send hundreds of requests as one user; the rate-limit tests set their own budget.
-    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, ...env,
+    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, AUDIT_SPILL_FILE: 'off', ...env,
   });
   const server = await buildServer({ config, db: db.db, logger: createLogger(config) });
   await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', () => resolve()));

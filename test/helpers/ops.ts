@@ -44,7 +44,7 @@ export interface OpsApp {
 export async function startOpsApp(env: Record<string, string>): Promise<OpsApp> {
   const config = loadConfig({
     NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, PRIVACY_HASH_KEY: TEST_HASH_KEY, LOG_LEVEL: 'silent', PGLITE_DIR: '/nonexistent-test-dir',
-    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', ...env,
+    SQL_COUNT_HEADER: 'true', SEED_DEMO: 'false', RATE_LIMIT_BURST: '100000', AUDIT_SPILL_FILE: 'off', ...env,
   });
   const handle = await openDb(config);
   const server = await buildServer({ config, db: handle.db, logger: createLogger(config), handle });

@@ -107,9 +107,10 @@ describe.skipIf(!url)('database faults (PostgreSQL through a TCP proxy)', () => 
     const tUp = performance.now();
     expect(readyDuring).toBe(503);
     for (const r of during) {
-      // A field error: `data.customer` is null, the error says why (HTTP 200, as for any field error).
+      // `data.customer` is null, the error says why; nothing else in the answer: HTTP 503 (retry).
       expect(r.body.data?.customer ?? null).toBeNull();
       expect(codesOf(r)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(r.status).toBe(503);
       expect(r.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
     }
     const readyAfter = await until(async () => (await ready()) === 200, 15_000);
