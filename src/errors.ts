@@ -55,7 +55,9 @@ export function fieldErrorStatusPlugin<C extends BaseContext>(): ApolloServerPlu
       return {
         async didEncounterErrors({ errors }) {
           for (const e of errors) {
-            if (e.path && e.extensions && 'http' in e.extensions) delete (e.extensions as Record<string, unknown>).http;
+            if (e.path && e.extensions && 'http' in e.extensions && !(e.originalError && nullsWholeResponse.has(e.originalError))) {
+              delete (e.extensions as Record<string, unknown>).http;
+            }
           }
         },
       };
@@ -81,8 +83,13 @@ export const internal = () => make('INTERNAL_SERVER_ERROR', 'Internal server err
  * The same error with an HTTP status for the response: for a refusal that nulls the whole result
  * (Apollo answers with the status of the errors' `http` extension; formatError drops the extension).
  */
-export const withHttpStatus = (error: GraphQLError, status: number): GraphQLError =>
-  new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status } } });
+export function withHttpStatus(error: GraphQLError, status: number): GraphQLError {
+  const e = new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status } } });
+  nullsWholeResponse.add(e);
+  return e;
+}
+/** Field errors that keep their HTTP status (withHttpStatus): `fieldErrorStatusPlugin` leaves them alone. */
+const nullsWholeResponse = new WeakSet<Error>();
 
 /** Expected mutation failures are data, not errors (ARCHITECTURE.md: `userErrors`). */
 export type UserErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN';

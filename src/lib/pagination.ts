@@ -112,7 +112,7 @@ export async function rootConnection<T>(info: GraphQLResolveInfo, run: () => Pro
   try {
     return await run();
   } catch (e) {
-    if (e instanceof GraphQLError && REFUSED_INPUT.has(e.extensions.code) && !e.extensions.http && soleRootField(info)) throw withHttpStatus(e, 400);
+    if (e instanceof GraphQLError && REFUSED_INPUT.has(e.extensions.code) && soleRootField(info)) throw withHttpStatus(e, 400);
     throw e;
   }
 }
