@@ -29,7 +29,7 @@ import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
 import type { Logger } from './logger';
 import { createMetrics, type GatewayMetrics } from './ops/metrics';
 import { createIdleCollector } from './ops/idle-gc';
-import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
+import { createRegistrationCache, loadManifest, PersistedOperationStore, persistedQueryOf } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
 import { buildSchema } from './schema';
 import { attachSubscriptions } from './modules/automation/subscriptions';
@@ -106,8 +106,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       ...(handle?.replicaPg ? [{ target: 'replica' as const, pg: handle.replicaPg, max: config.databasePoolMax }] : []),
     ],
   });
-  const registrations = config.redisUrl ? new RedisKeyValueCache(config.redisUrl, logger) : new MemoryKeyValueCache();
-  if (registrations instanceof RedisKeyValueCache) shutdown.add('apq-redis', () => registrations.close(), 'close');
+  const registrations = createRegistrationCache(config.redisUrl, logger);
+  shutdown.add('apq-redis', () => registrations.close(), 'close');
   const persisted = new PersistedOperationStore(config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : new Map(), registrations);
 
   const apollo = new ApolloServer<Context>({
@@ -298,7 +298,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       await apollo.stop();
       await limiter.close();
       await auditWriter.close();
-      if (registrations instanceof RedisKeyValueCache) registrations.close();
+      await registrations.close();
     },
     async drain(timeoutMs = config.shutdownTimeoutMs) {
       draining = true;
