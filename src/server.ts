@@ -31,7 +31,7 @@ import { inputGuardPlugin, introspectionGuardPlugin } from './lib/input-guard';
 import type { Logger } from './logger';
 import { createMetrics, type GatewayMetrics } from './ops/metrics';
 import { createIdleCollector } from './ops/idle-gc';
-import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
+import { createRegistrationCache, loadManifest, PersistedOperationStore, persistedQueryOf } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
 import { auditedAdminFields, buildSchema } from './schema';
 import { attachSubscriptions } from './modules/automation/subscriptions';
@@ -112,8 +112,8 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
     ],
   });
   registerBreakers(handle?.breakers ?? [], metrics.registry, logger);
-  const registrations = config.redisUrl ? new RedisKeyValueCache(config.redisUrl, logger) : new MemoryKeyValueCache();
-  if (registrations instanceof RedisKeyValueCache) shutdown.add('apq-redis', () => registrations.close(), 'close');
+  const registrations = createRegistrationCache(config.redisUrl, logger);
+  shutdown.add('apq-redis', () => registrations.close(), 'close');
   const persisted = new PersistedOperationStore(config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : new Map(), registrations);
 
   const apollo = new ApolloServer<Context>({
@@ -314,7 +314,7 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
       await apollo.stop();
       await limiter.close();
       await auditWriter.close();
-      if (registrations instanceof RedisKeyValueCache) registrations.close();
+      await registrations.close();
     },
     async drain(timeoutMs = config.shutdownTimeoutMs) {
       draining = true;

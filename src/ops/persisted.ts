@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import { KeyvAdapter } from '@apollo/utils.keyvadapter';
+import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import KeyvRedis, { createClient } from '@keyv/redis';
+import Keyv, { type DeserializedData } from 'keyv';
 import { Kind, parse, print, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 
 /**
@@ -37,55 +39,64 @@ export function loadManifest(file: string): Map<string, string> {
   return map;
 }
 
-/** ioredis as Apollo's KeyValueCache. Errors are misses (a Redis outage must not fail requests). */
-export class RedisKeyValueCache implements KeyValueCache<string> {
-  private readonly redis: Redis;
-  constructor(url: string, private readonly logger: Logger, private readonly prefix = 'c360:') {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-    this.redis.on('error', () => { /* reported per call */ });
-  }
-  async get(key: string): Promise<string | undefined> {
-    try {
-      return (await this.redis.get(this.prefix + key)) ?? undefined;
-    } catch (err) {
-      this.logger.warn({ err }, 'redis cache read failed');
-      return undefined;
-    }
-  }
-  async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
-    try {
-      if (options?.ttl) await this.redis.set(this.prefix + key, value, 'EX', Math.ceil(options.ttl));
-      else await this.redis.set(this.prefix + key, value);
-    } catch (err) {
-      this.logger.warn({ err }, 'redis cache write failed');
-    }
-  }
-  async delete(key: string): Promise<boolean> {
-    try {
-      return (await this.redis.del(this.prefix + key)) > 0;
-    } catch {
-      return false;
-    }
-  }
-  close(): void { this.redis.disconnect(); }
+/** A KeyValueCache that can be closed (the Redis connection of APQ registrations). */
+export interface RegistrationCache extends KeyValueCache<string> {
+  close(): Promise<void>;
 }
 
-/** Bounded in-process cache (one instance only; lost on restart). */
-export class MemoryKeyValueCache implements KeyValueCache<string> {
-  private readonly map = new Map<string, { value: string; until: number }>();
-  constructor(private readonly maxEntries = 10_000) {}
-  async get(key: string) {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    if (e.until && e.until < Date.now()) { this.map.delete(key); return undefined; }
-    return e.value;
+/** How long a call waits for Redis to answer before it counts as a miss. */
+const REDIS_TIMEOUT_MS = 500;
+/** How long calls wait for the first connection to Redis right after start-up. */
+const STARTUP_WAIT_MS = 2_000;
+
+/**
+ * Where APQ registrations live. With REDIS_URL: Redis through Keyv (`@keyv/redis`) as Apollo's
+ * KeyValueCache (`@apollo/utils.keyvadapter`), keys `c360:apq:<hash>` holding the document itself (as
+ * before, so instances of older and newer versions share them during a rolling deploy), expiry by Redis
+ * (APQ_TTL_SECONDS). A Redis outage makes reads misses and writes no-ops at once (never an error, never
+ * a wait: calls are not queued while the connection is down); it is logged at most every 30 s. Without
+ * REDIS_URL: Apollo's bounded in-memory LRU cache (10,000 entries, one instance only).
+ */
+export function createRegistrationCache(redisUrl: string | undefined, logger: Logger): RegistrationCache {
+  if (!redisUrl) {
+    const memory = new InMemoryLRUCache<string>({ max: 10_000 });
+    return Object.assign(memory, { close: async () => {} });
   }
-  async set(key: string, value: string, options?: KeyValueCacheSetOptions) {
-    this.map.delete(key);
-    this.map.set(key, { value, until: options?.ttl ? Date.now() + options.ttl * 1000 : 0 });
-    if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
-  }
-  async delete(key: string) { return this.map.delete(key); }
+  const client = createClient({
+    url: redisUrl, disableOfflineQueue: true,
+    socket: { connectTimeout: 2_000, reconnectStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000) },
+  });
+  const store = new KeyvRedis<string>(client, { namespace: 'c360', keyPrefixSeparator: ':', throwOnConnectError: false, throwOnErrors: false, connectionTimeout: REDIS_TIMEOUT_MS });
+  const keyv = new Keyv<string>({
+    // The store prefixes keys with its namespace (c360:apq:<hash>); Keyv must not add it a second time.
+    store, namespace: 'c360', useKeyPrefix: false,
+    // The stored value is the document, not Keyv's {value, expires} envelope; Redis expires the key.
+    serialize: (data) => String(data.value),
+    deserialize: <Value>(text: string): DeserializedData<Value> => ({ value: text as Value }),
+  });
+  let warnedAt = 0;
+  keyv.on('error', (err: unknown) => {
+    if (Date.now() - warnedAt < 30_000) return;
+    warnedAt = Date.now();
+    logger.warn({ err }, 'APQ registrations: Redis unavailable, treating reads as misses for now');
+  });
+  const cache = new KeyvAdapter<string>(keyv, { disableBatchReads: true });
+  // Connect now (node-redis reconnects by itself after a loss); right after start-up a call waits up to
+  // STARTUP_WAIT_MS for the first connection, later ones never wait for a connection that is down.
+  const started = Date.now();
+  const firstConnection = client.connect().then(() => undefined, () => undefined);
+  const ready = async (): Promise<boolean> => {
+    if (!client.isReady && Date.now() - started < STARTUP_WAIT_MS) {
+      await Promise.race([firstConnection, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS - (Date.now() - started)).unref())]);
+    }
+    return client.isReady;
+  };
+  return {
+    get: async (key) => ((await ready()) ? cache.get(key).catch(() => undefined) : undefined),
+    set: async (key, value, options) => { if (await ready()) await cache.set(key, value, options).catch(() => undefined); },
+    delete: async (key) => ((await ready()) ? cache.delete(key).catch(() => false) : false),
+    close: async () => { await keyv.disconnect().catch(() => undefined); },
+  };
 }
 
 /** The store Apollo's APQ reads: the manifest first, then the registrations. */

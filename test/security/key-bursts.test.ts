@@ -1,36 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usingPostgres } from '../helpers/db';
-import { createPgDatabase, startOpsApp, type OpsApp } from '../helpers/ops';
+import { startOpsApp, type OpsApp } from '../helpers/ops';
+import { createProcessDb, runCli } from '../helpers/process-db';
 
 /**
  * Partner keys get a burst: `npm run apikey -- create --rate 120` (as a process, as an operator runs it)
  * makes a key that can send 60 quick requests (its rate, capped by RATE_LIMIT_BURST=60), then answers
  * HTTP 429 RATE_LIMITED with Retry-After. Before, the bucket was rate/60: the third quick request was refused.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-
 describe('API key bursts (npm run apikey -- create --burst)', () => {
-  let dbEnv: Record<string, string>;
-  let cleanup: () => Promise<void>;
+  let db: Awaited<ReturnType<typeof createProcessDb>>;
   let app: OpsApp;
 
-  const apikey = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(TSX, ['src/cli/apikey.ts', ...args], {
-        cwd: ROOT, env: { ...process.env, ...dbEnv, LOG_LEVEL: 'silent' }, timeout: 240_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: Number(err.code ?? -1), stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-    }
-  };
+  const apikey = (...args: string[]) => runCli('src/cli/apikey.ts', args, db.env);
   const create = async (...args: string[]) => {
     const r = await apikey('create', '--name', `burst ${args.join(' ')}`, '--scopes', 'customers:read', '--purpose', 'partner_sharing', ...args);
     expect(r.code, r.stderr).toBe(0);
@@ -39,24 +20,20 @@ describe('API key bursts (npm run apikey -- create --burst)', () => {
 
   let keyRate120 = '';
   let keyRate6Burst10 = '';
+  let badBurst: Awaited<ReturnType<typeof apikey>>;
+  let help: Awaited<ReturnType<typeof apikey>>;
   beforeAll(async () => {
-    if (usingPostgres()) {
-      const pg = await createPgDatabase('c360_bursts');
-      dbEnv = { DATABASE_URL: pg.url, PGLITE_DIR: '/nonexistent-test-dir' };
-      cleanup = () => pg.drop();
-    } else {
-      const dir = mkdtempSync(path.join(tmpdir(), 'c360-bursts-'));
-      dbEnv = { DATABASE_URL: '', PGLITE_DIR: dir };
-      cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    }
+    db = await createProcessDb('c360-bursts');
     // The CLI runs (and exits) before the server opens the database: an embedded PGlite directory has one user at a time.
     keyRate120 = await create('--rate', '120');
     keyRate6Burst10 = await create('--rate', '6', '--burst', '10');
-    app = await startOpsApp({ ...dbEnv, RATE_LIMIT_BURST: '60', RATE_LIMIT_PER_MINUTE: '600' });
+    badBurst = await apikey('create', '--name', 'bad', '--scopes', 'customers:read', '--purpose', 'partner_sharing', '--burst', '0');
+    help = await apikey('create', '--help');
+    app = await startOpsApp({ ...db.env, RATE_LIMIT_BURST: '60', RATE_LIMIT_PER_MINUTE: '600' });
   }, 300_000);
   afterAll(async () => {
     await app?.close();
-    await cleanup?.();
+    await db?.destroy();
   });
 
   const asKey = async (key: string) => {
@@ -95,14 +72,12 @@ describe('API key bursts (npm run apikey -- create --burst)', () => {
     expect(keys.map((k) => [k.rateLimitPerMinute, k.rateLimitBurst]).sort()).toEqual([[120, null], [6, 10]]);
   });
 
-  it('refuses a burst outside 1-100000 naming the option, exit code 1', async () => {
-    const r = await apikey('create', '--name', 'bad', '--scopes', 'customers:read', '--purpose', 'partner_sharing', '--burst', '0');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('apikey: --burst: rateLimitBurst must be between 1 and 100000');
+  it('refuses a burst outside 1-100000 naming the option, exit code 1', () => {
+    expect(badBurst.code).toBe(1);
+    expect(badBurst.stderr).toContain('apikey: --burst: rateLimitBurst must be between 1 and 100000');
   });
 
-  it('documents --burst in --help', async () => {
-    const r = await apikey('create', '--help');
-    expect(r.stdout).toMatch(/--burst <requests>\s+requests the key may make at once/);
+  it('documents --burst in --help', () => {
+    expect(help.stdout).toMatch(/--burst <requests>\s+requests the key may make at once/);
   });
 });

@@ -123,3 +123,29 @@ describe('persisted operations', () => {
     expect(problems).toEqual([expect.stringMatching(/^bad\.graphql: Cannot query field "nope"/)]);
   });
 });
+
+describe('APQ registrations with Redis unreachable', () => {
+  let app: TestApp;
+  // Nothing listens on port 1: every registration read is a miss, every write a no-op; never an error.
+  beforeAll(async () => { app = await startApp({ REDIS_URL: 'redis://127.0.0.1:1' }); });
+  afterAll(async () => { await app?.close(); });
+
+  const send = async (body: Record<string, unknown>) => {
+    const started = performance.now();
+    const res = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('ADMIN')}` }, body: JSON.stringify(body) });
+    return { status: res.status, ms: performance.now() - started, body: (await res.json()) as { data?: unknown; errors?: { message: string }[] } };
+  };
+
+  it('answers every request (a hash alone asks for the document again), without waiting for Redis', async () => {
+    const query = `query Down { viewer { kind } } # ${randomBytes(4).toString('hex')}`;
+    const ext = { persistedQuery: { version: 1, sha256Hash: sha256(query) } };
+    // The first call may wait for the first connection attempt (at most 2 s after start-up).
+    await send({ query: '{ viewer { kind } }' });
+    const register = await send({ query, extensions: ext });
+    expect([register.status, register.body.data]).toEqual([200, { viewer: { kind: 'USER' } }]);
+    const miss = await send({ extensions: ext });
+    expect(miss.body.errors?.[0]?.message).toBe('PersistedQueryNotFound');
+    expect(register.ms).toBeLessThan(1000);
+    expect(miss.ms).toBeLessThan(1000);
+  });
+});

@@ -26,7 +26,7 @@ interface CustomerShape {
 }
 const CONSENT = `mutation ($input: RecordConsentInput!) { recordConsent(input: $input) { customer { id } userErrors { message } } }`;
 
-describe('profiling consent stops automated derivation', () => {
+describe('profiling consent stops automated derivation', { timeout: 240_000 }, () => {
   let db: Awaited<ReturnType<typeof createProcessDb>>;
   let app: OpsApp;
   const ids: Record<string, string> = {};
