@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
@@ -107,6 +107,33 @@ describe('README examples against the demo data', () => {
     expect(body.data!.viewer.role).toBe('ADMIN');
     expect(body.data!.customers.edges).toHaveLength(2);
   });
+
+  it('subscriptions: the graphql-ws snippet receives events as written (on Node 20 too)', async () => {
+    const block = /```js\n(import \{ createClient \} from 'graphql-ws';[\s\S]*?)```/.exec(README)?.[1];
+    expect(block).toBeDefined();
+    // Beside package.json, so that graphql-ws and ws resolve as in a user's project; `token` is the snippet's free variable.
+    const file = path.join(ROOT, `.readme-subscription-${process.pid}.mjs`);
+    writeFileSync(file, `const token = process.env.TOKEN;\n${block!.replaceAll('ws://localhost:4000/graphql', server.url.replace(/^http/, 'ws'))}`);
+    const child = spawn(process.execPath, [file], { cwd: ROOT, env: { ...process.env, TOKEN: await token('MARKETER') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const received = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no event within 30 s:\n${out}`)), 30_000);
+        child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('customerId')) { clearTimeout(timer); resolve(out); } });
+        child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+        child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`snippet exited with ${code}:\n${out}`)); });
+      });
+      // The client connects; then a segment that every customer enters publishes SEGMENT_ENTERED events.
+      await new Promise((r) => setTimeout(r, 2000));
+      const seg = await gql<{ createSegment: { userErrors: unknown[] } }>(server.url, await token('ADMIN'),
+        'mutation { createSegment(input: { name: "Everyone (README subscription test)", kind: DYNAMIC, filter: {} }) { userErrors { message } } }');
+      expect(seg.body.data!.createSegment.userErrors).toEqual([]);
+      expect(await received).toContain('Everyone (README subscription test)');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(file, { force: true });
+    }
+  }, 60_000);
 
   it.each(EXAMPLES.map((e) => [label(e), e] as const))('%s', async (_label, e) => {
     const source = e.source.replace(/"<([a-z ]+) id>"/g, (_m, name: string) => {
