@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
-import { openDb } from './db/client';
+import path from 'node:path';
+import { openDb, type DbHandle } from './db/client';
+import { DirLockedError } from './db/lock';
 import { migrateDb } from './db/migrate';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import { blindIndexKey, configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
@@ -23,8 +25,21 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config);
-  const handle = await openDb(config);
-  logger.info({ driver: handle.driver, replica: Boolean(handle.replicaPg), ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
+  let handle: DbHandle;
+  try {
+    // PGlite: this process takes the directory's lock and serves the database to the CLIs on a Unix socket.
+    handle = await openDb({ ...config, pgliteRole: 'gateway' });
+  } catch (e) {
+    if (e instanceof DirLockedError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  logger.info({
+    driver: handle.driver, replica: Boolean(handle.replicaPg),
+    ...(handle.driver === 'pglite' ? { dir: path.resolve(config.pgliteDir), socket: handle.socketPath } : {}),
+  }, 'database opened');
   await migrateDb(handle);
   logger.info('migrations applied');
   const keyring = resolveKeyring(config);
