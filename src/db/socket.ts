@@ -63,6 +63,39 @@ function queryMessage(text: string): Uint8Array {
 }
 const SYNC = Uint8Array.from([0x53, 0, 0, 0, 4]);
 
+/**
+ * COPY ... FROM STDIN makes PGlite wait for the copy data inside its synchronous call: the gateway's event loop
+ * would hang for good (measured). Such a statement is replaced by one that fails at parse time with a message
+ * saying why, so that PGlite itself answers with the error and the right transaction state.
+ */
+const COPY_FROM_STDIN = /^\s*COPY\b[\s\S]*\bFROM\s+STDIN\b/i;
+// (An identifier: at most 63 characters.)
+const COPY_REFUSED = 'SELECT "COPY FROM STDIN is not supported through the gateway socket"';
+
+function cString(buf: Buffer, at: number): [string, number] {
+  const end = buf.indexOf(0, at);
+  return [buf.toString('utf8', at, end), end + 1];
+}
+
+function refuseCopyIn(msg: Buffer): Buffer {
+  if (msg[0] === 0x51) {
+    const [text] = cString(msg, 5);
+    return COPY_FROM_STDIN.test(text) ? Buffer.from(queryMessage(COPY_REFUSED)) : msg;
+  }
+  if (msg[0] === 0x50) {
+    const [name, at] = cString(msg, 5);
+    const [text] = cString(msg, at);
+    if (!COPY_FROM_STDIN.test(text)) return msg;
+    const body = Buffer.concat([Buffer.from(`${name}\0${COPY_REFUSED}\0`, 'utf8'), Buffer.from([0, 0])]);
+    const out = Buffer.alloc(5 + body.length);
+    out.write('P', 0, 'latin1');
+    out.writeInt32BE(4 + body.length, 1);
+    body.copy(out, 5);
+    return out;
+  }
+  return msg;
+}
+
 /** Status byte of the last ReadyForQuery in a backend response ('I', 'T', 'E'), or undefined. */
 function lastReadyStatus(out: Buffer): string | undefined {
   let status: string | undefined;
@@ -166,7 +199,7 @@ export async function servePgliteSocket(pglite: PGlite, opts: { onError?: (err: 
         buf = buf.subarray(len);
         // Terminate: the session is PGlite's and stays; only this client goes.
         if (msg[0] === 0x58) { socket.end(); return; }
-        enqueue(new Uint8Array(msg));
+        enqueue(new Uint8Array(refuseCopyIn(msg)));
       }
     });
     const closeDown = () => { chain = chain.then(finish, finish); };
