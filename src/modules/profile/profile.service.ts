@@ -209,7 +209,7 @@ export async function lockSourceKey(tx: Executor, kind: string, source: string, 
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}\u001f${source}\u001f${externalId}`}, 0))`);
 }
 
-export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'pgliteDir'>, input: UpsertCustomerInput): Promise<UpsertCustomerResult> {
+export async function upsertCustomer(db: Db, config: Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'devSecretsDir'>, input: UpsertCustomerInput): Promise<UpsertCustomerResult> {
   const errors: UserError[] = [];
   validateSourceKey(input.source, input.externalId, errors);
   const fields = cleanCustomerInput(input, config, errors);
