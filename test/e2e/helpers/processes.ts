@@ -1,8 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The repository root; CLIs and the gateway run from there, as `npm run ...` does. */
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
+/** tsx's loader by path: the gateway may run from another working directory. */
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
@@ -23,7 +26,7 @@ export interface Gateway { proc: ChildProcess; url: string; output: () => string
 
 /** `npm start` (node --import tsx src/index.ts) until it logs its URL. */
 export async function startGateway(env: NodeJS.ProcessEnv, cwd = ROOT): Promise<Gateway> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/index.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/index.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 240_000);
@@ -52,7 +55,7 @@ export async function startGateway(env: NodeJS.ProcessEnv, cwd = ROOT): Promise<
 
 /** `npm start` expected to fail: its exit code and everything it printed. */
 export function failingGateway(env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/index.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/index.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout.on('data', (c: Buffer) => { output += c.toString(); });
   proc.stderr.on('data', (c: Buffer) => { output += c.toString(); });
