@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,10 +43,10 @@ describe('CLIs as processes', () => {
   it('bad arguments exit non-zero with a clear message on stderr', async () => {
     const cases: [string, string[], RegExp][] = [
       ['export', ['orders', '--format', 'csv'], /unknown entity "orders"/],
-      ['export', ['customers', '--filter', '{nope'], /--filter is not valid JSON/],
+      ['export', ['customers', '--format', 'csv', '--filter', '{nope'], /--filter is not valid JSON/],
       ['import', ['planets', 'x.csv', '--source', 'crm'], /unknown entity "planets"/],
       ['import', ['customers', path.join(work, 'missing.csv'), '--source', 'crm'], /no such file/],
-      ['jobs', ['nonsense'], /argument 'nonsense' is invalid/],
+      ['jobs', ['nonsense'], /'nonsense' is invalid for argument 'job'/],
       ['apikey', ['revoke', 'nosuchkey'], /no key with prefix nosuchkey/],
       ['token', ['--role', 'KING'], /argument 'KING' is invalid/],
       ['seed', ['--customers', 'many'], /expected a whole number/],
@@ -102,6 +102,24 @@ describe('CLIs as processes', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already has 30 customers');
   }, 900_000);
+
+  it('without a gateway, a command holding the directory makes a second one refuse cleanly; the lock goes with it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { ROOT } = await import('./helpers/processes');
+    // The webhook dispatcher runs until stopped: it holds the directory the whole time.
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/webhooks.ts', 'dispatch'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (let i = 0; i < 600 && !existsSync(path.join(dir, 'gateway.lock')); i++) await new Promise((r) => setTimeout(r, 200));
+    const refused = await cli('apikey', ['list'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('is in use by another command (webhooks.ts dispatch)');
+    expect(refused.stderr).toContain(`pid ${worker.pid}`);
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+    expect(existsSync(path.join(dir, 'gateway.lock'))).toBe(false);
+    const listed = await cli('apikey', ['list'], env);
+    expect(listed.code).toBe(0);
+  }, 600_000);
 
   it('import --json with stdout a pipe prints one JSON document; progress goes to stderr', async () => {
     const file = path.join(work, 'json.csv');
