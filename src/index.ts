@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   let handle: DbHandle;
   try {
     // PGlite: this process takes the directory's lock and serves the database to the CLIs on a Unix socket.
-    handle = await openDb({ ...config, pgliteRole: 'gateway' });
+    handle = await openDb({ ...config, pgliteRole: 'gateway', onSocketError: (err) => logger.warn({ err }, 'PGlite socket client failed; disconnected') });
   } catch (e) {
     if (e instanceof DirLockedError) {
       process.stderr.write(`${e.message}\n`);

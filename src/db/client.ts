@@ -187,6 +187,8 @@ export type DbOptions = Pick<Config, 'databaseUrl' | 'pgliteDir' | 'databasePool
   pgliteRole?: 'gateway' | 'cli';
   /** PGlite, role cli: how long to wait for a starting gateway to open its socket (default 60 s). */
   gatewaySocketWaitMs?: number;
+  /** PGlite, role gateway: a socket client failed (it was disconnected; its open transaction rolled back). */
+  onSocketError?: (err: unknown) => void;
   /** PostgreSQL only: server-side statement_timeout of every pooled connection. */
   statementTimeoutMs?: number;
   /** PostgreSQL only: give up connecting after this long (default 5 s). */
@@ -304,7 +306,7 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   fastPaths.set(db, async (text, params) => (await pglite.query(text, params as unknown[])).rows);
   scopers.set(db, (stats) => scopedDb(db, timedPglite(pglite, stats), stats, countPrimary));
-  const socket = lock && config.pgliteRole === 'gateway' ? await servePgliteSocket(pglite) : undefined;
+  const socket = lock && config.pgliteRole === 'gateway' ? await servePgliteSocket(pglite, { onError: config.onSocketError }) : undefined;
   if (socket) lock?.setSocket(socket.path);
   return {
     db, driver: 'pglite', pglite, ...(socket ? { socketPath: socket.path } : {}),
