@@ -36,6 +36,7 @@ const schema = z.object({
   APQ_TTL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
   DOCUMENT_CACHE_MB: z.coerce.number().min(0).max(4096).default(30),
   PGLITE_DIR: z.string().min(1).default('./data'),
+  DEV_SECRETS_DIR: z.string().min(1).optional(),
   BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').default('USD'),
   DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as US').default('US'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -150,6 +151,12 @@ export type Config = {
   /** TLS to PostgreSQL: off, encrypted, or encrypted with the server certificate verified (against DATABASE_SSL_CA if given). */
   databaseSsl: { mode: 'disable' | 'require' | 'verify-full'; caFile: string | undefined };
   pgliteDir: string;
+  /**
+   * Where the development secrets live (encryption key, privacy hash key, JWT secret; used only when ENCRYPTION_KEYS,
+   * PRIVACY_HASH_KEY or JWT_SECRET are unset): DEV_SECRETS_DIR, else with the data: PGLITE_DIR on PGlite, ./data with
+   * DATABASE_URL (never PGLITE_DIR then: a CLI run with another PGLITE_DIR would make a new key the data does not open).
+   */
+  devSecretsDir: string;
   baseCurrency: string;
   defaultPhoneRegion: string;
   auth: {
@@ -320,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     documentCacheMb: e.DOCUMENT_CACHE_MB,
     databaseSsl: { mode: e.DATABASE_SSL, caFile: e.DATABASE_SSL_CA },
     pgliteDir: e.PGLITE_DIR,
+    devSecretsDir: e.DEV_SECRETS_DIR ?? (e.DATABASE_URL ? './data' : e.PGLITE_DIR),
     baseCurrency: e.BASE_CURRENCY,
     defaultPhoneRegion: e.DEFAULT_PHONE_REGION,
     auth: {

@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
-import { openDb } from './db/client';
+import path from 'node:path';
+import { openDb, type DbHandle } from './db/client';
+import { DirLockedError } from './db/lock';
 import { migrateDb } from './db/migrate';
 import { resolvePrivacyHashKey } from './auth/privacy';
-import { blindIndexKey, configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
+import { blindIndexKey, configureBlindIndexKey, configureFieldEncryption, KeyringError, resolveKeyring } from './lib/crypto';
 import { createLogger } from './logger';
 import { encryptRemainingPlaintext, fillBlindIndexes } from './modules/admin/keys.service';
 import { seedIfEmpty } from './modules/ingest/seed-on-start';
@@ -23,19 +25,40 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config);
-  const handle = await openDb(config);
-  logger.info({ driver: handle.driver, replica: Boolean(handle.replicaPg), ...(handle.driver === 'pglite' ? { dir: config.pgliteDir } : {}) }, 'database opened');
+  let handle: DbHandle;
+  try {
+    // PGlite: this process takes the directory's lock and serves the database to the CLIs on a Unix socket.
+    handle = await openDb({ ...config, pgliteRole: 'gateway', onSocketError: (err) => logger.warn({ err }, 'PGlite socket client failed; disconnected') });
+  } catch (e) {
+    if (e instanceof DirLockedError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  logger.info({
+    driver: handle.driver, replica: Boolean(handle.replicaPg),
+    ...(handle.driver === 'pglite' ? { dir: path.resolve(config.pgliteDir), socket: handle.socketPath } : {}),
+  }, 'database opened');
   await migrateDb(handle);
   logger.info('migrations applied');
+  const devSecrets = [!config.encryption.keys && 'dev-encryption-key', !config.privacyHashKey && 'dev-privacy-hash-key', !config.auth.jwtSecret && 'dev-jwt-secret'].filter(Boolean);
+  if (devSecrets.length) logger.info({ dir: path.resolve(config.devSecretsDir), secrets: devSecrets }, 'development secrets (DEV_SECRETS_DIR); back them up with the data');
   const keyring = resolveKeyring(config);
   configureFieldEncryption(keyring);
-  const encrypted = await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => logger.info(data, msg));
-  if (encrypted) logger.info({ rows: encrypted }, 'plaintext values encrypted');
-  // Birth dates written before migration 0018 (or under another PRIVACY_HASH_KEY) get their blind index.
-  const hashKey = resolvePrivacyHashKey(config);
-  configureBlindIndexKey(hashKey);
-  const indexed = await fillBlindIndexes(handle.db, keyring, blindIndexKey(hashKey));
-  if (indexed) logger.info({ rows: indexed }, 'birth-date blind indexes computed');
+  try {
+    const encrypted = await encryptRemainingPlaintext(handle.db, keyring, (msg, data) => logger.info(data, msg));
+    if (encrypted) logger.info({ rows: encrypted }, 'plaintext values encrypted');
+    // Birth dates written before migration 0018 (or under another PRIVACY_HASH_KEY) get their blind index.
+    const hashKey = resolvePrivacyHashKey(config);
+    configureBlindIndexKey(hashKey);
+    const indexed = await fillBlindIndexes(handle.db, keyring, blindIndexKey(hashKey));
+    if (indexed) logger.info({ rows: indexed }, 'birth-date blind indexes computed');
+  } catch (e) {
+    if (!(e instanceof KeyringError)) throw e;
+    process.stderr.write(`${e.message}\n${keyMismatchHint(config)}\n`);
+    process.exit(1);
+  }
   await seedIfEmpty(handle, config, logger);
 
   const server = await buildServer({ config, db: handle.db, logger, handle });
@@ -81,6 +104,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** What to set when the stored values do not open with the configured (or development) key. */
+function keyMismatchHint(config: Config): string {
+  if (config.encryption.keys) return 'The stored values were encrypted under a key that is not in ENCRYPTION_KEYS: add the key they were written with.';
+  const file = path.join(path.resolve(config.devSecretsDir), 'dev-encryption-key');
+  return `The stored values were encrypted under another key than the development key in ${file}. `
+    + 'Set DEV_SECRETS_DIR to the directory that holds the dev secrets this database was written with '
+    + `(${config.databaseUrl ? 'with DATABASE_URL it defaults to ./data, not PGLITE_DIR' : 'on PGlite it defaults to PGLITE_DIR'}), `
+    + 'or set ENCRYPTION_KEYS and PRIVACY_HASH_KEY to the keys of this database.';
 }
 
 main().catch((e: unknown) => {

@@ -156,5 +156,5 @@ export function validatePolicy(fields: Map<string, { kind: PiiKind; nonNull: boo
 }
 
 /** HMAC key of pseudonyms and erasure blocklists: PRIVACY_HASH_KEY, or a development key in the data directory. */
-export const resolvePrivacyHashKey = (config: Pick<Config, 'privacyHashKey' | 'pgliteDir'>): string =>
-  config.privacyHashKey ?? devSecret(config.pgliteDir, 'dev-privacy-hash-key');
+export const resolvePrivacyHashKey = (config: Pick<Config, 'privacyHashKey' | 'devSecretsDir'>): string =>
+  config.privacyHashKey ?? devSecret(config.devSecretsDir, 'dev-privacy-hash-key');

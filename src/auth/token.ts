@@ -13,10 +13,10 @@ import type { AuthSettings } from './viewer';
  * (`JWT_JWKS_URL`: cached, refetched when a token names an unknown kid, so the identity provider can
  * rotate keys), a JWKS file or a PEM public key (offline setups). Only `JWT_ALGORITHMS` verify.
  */
-export function resolveAuthSettings(config: Pick<Config, 'auth' | 'pgliteDir' | 'nodeEnv'>): AuthSettings {
+export function resolveAuthSettings(config: Pick<Config, 'auth' | 'devSecretsDir' | 'nodeEnv'>): AuthSettings {
   const a = config.auth;
   const hmac = a.algorithms.some((alg) => alg.startsWith('HS'));
-  const secret = a.jwtSecret ?? (hmac && config.nodeEnv !== 'production' ? devSecret(config.pgliteDir, 'dev-jwt-secret') : undefined);
+  const secret = a.jwtSecret ?? (hmac && config.nodeEnv !== 'production' ? devSecret(config.devSecretsDir, 'dev-jwt-secret') : undefined);
   return {
     secret: secret === undefined ? undefined : new TextEncoder().encode(secret),
     issuer: a.issuer,

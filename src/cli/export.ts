@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { exportCommand, exportProgram } from '../modules/ingest/export.command';
+import { configureCrypto } from './setup';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -14,6 +15,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = loadConfig();
+  // Customers and interactions have encrypted columns (birth date, interaction texts).
+  configureCrypto(config);
   const handle = await openDb(config);
   try {
     await migrateDb(handle);

@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   try {
     await migrateDb(handle);
-    return await importCommand(argv, { handle, config, io: { out: (l) => console.log(l), err: (l) => console.error(l), tty: Boolean(process.stdout.isTTY) } });
+    return await importCommand(argv, { handle, config, io: { out: (l) => console.log(l), err: (l) => console.error(l), tty: Boolean(process.stderr.isTTY) } });
   } finally {
     process.off('SIGINT', interrupted);
     await handle.close().catch(() => {});

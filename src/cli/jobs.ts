@@ -16,6 +16,7 @@ import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { tagRules } from '../db/schema/index';
 import { expireTags, refreshLifecycleStages, refreshRfmScores, runModels } from '../modules/tags/tag-jobs.service';
+import { configureCrypto } from './setup';
 import { runEnabledRules, runRule } from '../modules/tags/tag-rules.service';
 
 const JOBS = ['rfm', 'lifecycle', 'models', 'rules', 'expire', 'all'] as const;
@@ -36,6 +37,7 @@ const program = new Command()
   .action(async (job: Job, opts: { now?: Date; rule?: string }) => {
     try {
       const config = loadConfig();
+      configureCrypto(config);
       const handle = await openDb({ ...config, statementTimeoutMs: config.tagEngine.jobStatementTimeoutMs });
       await migrateDb(handle);
       const db = handle.db;

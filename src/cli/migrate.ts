@@ -23,7 +23,7 @@ const program = new Command()
       const indexed = await fillBlindIndexes(handle.db, keyring, blindIndexKey(resolvePrivacyHashKey(config)));
       if (indexed) process.stdout.write(`birth-date blind indexes computed {"rows":${indexed}}\n`);
       await handle.close();
-      process.stdout.write(`migrations applied to ${handle.driver === 'postgres' ? 'PostgreSQL' : `PGlite (${config.pgliteDir})`} in ${Date.now() - started} ms\n`);
+      process.stdout.write(`migrations applied to ${handle.via ? `PGlite (${config.pgliteDir}, through the running gateway, pid ${handle.via.gatewayPid})` : handle.driver === 'postgres' ? 'PostgreSQL' : `PGlite (${config.pgliteDir})`} in ${Date.now() - started} ms\n`);
     } catch (e) {
       process.stderr.write(`${e instanceof ConfigError ? e.message : `migration failed: ${e instanceof Error ? e.message : String(e)}`}\n`);
       process.exit(1);

@@ -142,8 +142,8 @@ function reporter(total: number): Reporter {
   };
 }
 
-function printSummary(s: SeedSummary): void {
-  const where = s.driver === 'postgres' ? 'PostgreSQL' : 'PGlite';
+function printSummary(s: SeedSummary, handle: DbHandle): void {
+  const where = handle.via ? `PGlite (through the running gateway, pid ${handle.via.gatewayPid})` : s.driver === 'postgres' ? 'PostgreSQL' : 'PGlite';
   console.log(`Seeded ${fmt(s.customers)} customers into ${where} in ${duration(s.durationMs)} (seed ${s.seed}, history up to ${s.anchor.slice(0, 10)}).`);
   const width = Math.max(...SEED_TABLES.map((t) => t.length), 'total'.length);
   for (const t of SEED_TABLES) console.log(`  ${t.padEnd(width)}  ${fmt(s.rows[t]).padStart(12)}`);
@@ -189,7 +189,7 @@ async function main(): Promise<number> {
       onStage: (s) => progress?.stage(s),
     });
     progress.stop();
-    printSummary(summary);
+    printSummary(summary, handle);
     return 0;
   } catch (err) {
     progress?.stop();

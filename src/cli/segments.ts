@@ -4,6 +4,7 @@ import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { createLogger } from '../logger';
 import { tryGlobalId } from '../lib/global-id';
+import { configureCrypto } from './setup';
 import { refreshDueSegments, refreshSegmentById } from '../modules/segments/segments.service';
 
 /** `npm run segments -- refresh`: the job the gateway schedules, for cron or a one-off run. */
@@ -19,8 +20,13 @@ program.command('refresh')
       process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
       process.exit(1);
     }
+    configureCrypto(config);
     const logger = createLogger(config);
-    const handle = await openDb(config);
+    let handle;
+    try { handle = await openDb(config); } catch (e) {
+      process.stderr.write(`segments: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    }
     try {
       await migrateDb(handle);
       if (o.id) {

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { createLogger } from '../logger';
+import { configureCrypto } from './setup';
 import { WebhookDispatcher } from '../modules/automation/webhook.dispatcher';
 
 /** `npm run webhooks -- dispatch`: the dispatcher outside the gateway (a worker process, or one pass from cron). */
@@ -17,9 +18,16 @@ program.command('dispatch')
       process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
       process.exit(1);
     }
+    configureCrypto(config);
     const logger = createLogger(config);
-    const handle = await openDb(config);
-    await migrateDb(handle);
+    let handle;
+    try {
+      handle = await openDb(config);
+      await migrateDb(handle);
+    } catch (e) {
+      process.stderr.write(`webhooks: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    }
     const dispatcher = new WebhookDispatcher(handle.db, { webhooks: { ...config.webhooks, dispatchIntervalMs: config.webhooks.dispatchIntervalMs || 1000 } }, logger);
     if (o.once) {
       const n = await dispatcher.drain();

@@ -9,7 +9,9 @@ import type { Logger as DrizzleLogger } from 'drizzle-orm/logger';
 import postgres from 'postgres';
 import type { Config } from '../config';
 import { DbBreaker, guardedPg } from './breaker';
+import { DirLockedError, lockDir, lockHolder, type DirLock, type LockInfo } from './lock';
 import { renderQuery } from './render';
+import { servePgliteSocket } from './socket';
 import * as schema from './schema/index';
 
 export { schema };
@@ -28,6 +30,13 @@ export interface DbHandle {
   /** Raw client of the read replica (DATABASE_REPLICA_URL), when configured. */
   replicaPg?: postgres.Sql;
   pglite?: PGlite;
+  /**
+   * PGlite served by the running gateway: this process reaches it over the gateway's Unix socket (postgres.js,
+   * so `driver` is 'postgres'), not by opening the directory a second time.
+   */
+  via?: { gatewayPid: number; socket: string; dir: string };
+  /** Gateway role on PGlite: the socket on which this process serves its database to the CLIs. */
+  socketPath?: string;
   /**
    * PostgreSQL only: a one-connection client to the primary without the pool's statement_timeout
    * (migrations: a backfill over a large table may take minutes). The caller ends it.
@@ -173,6 +182,16 @@ function timedPglite<T extends object>(client: T, stats: QueryStats): T {
 export type DbOptions = Pick<Config, 'databaseUrl' | 'pgliteDir' | 'databasePoolMax'> & Partial<Pick<Config, 'databaseSsl'>> & {
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /**
+   * PGlite only: 'gateway' takes the directory's lock (or fails: another process has it) and serves the database on
+   * a Unix socket; 'cli' (default) works through that socket when a gateway holds the directory, and otherwise
+   * takes the lock itself for as long as the handle is open.
+   */
+  pgliteRole?: 'gateway' | 'cli';
+  /** PGlite, role cli: how long to wait for a starting gateway to open its socket (default 60 s). */
+  gatewaySocketWaitMs?: number;
+  /** PGlite, role gateway: a socket client failed (it was disconnected; its open transaction rolled back). */
+  onSocketError?: (err: unknown) => void;
   /** PostgreSQL only: server-side statement_timeout of every pooled connection. */
   statementTimeoutMs?: number;
   /** PostgreSQL only: give up connecting after this long (default 5 s). */
@@ -297,15 +316,72 @@ export async function openDb(config: DbOptions): Promise<DbHandle> {
     };
   }
   let dataDir: string | undefined;
+  let lock: DirLock | undefined;
   if (!config.inMemory) {
     mkdirSync(config.pgliteDir, { recursive: true });
     dataDir = config.pgliteDir;
+    const role = config.pgliteRole ?? 'cli';
+    if (role === 'cli') {
+      const served = await gatewayOf(config.pgliteDir, config.gatewaySocketWaitMs ?? 60_000);
+      if (served) return viaGateway(config, served);
+    }
+    lock = lockDir(config.pgliteDir, role === 'gateway' ? 'gateway' : 'cli');
   }
-  const pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   fastPaths.set(db, async (text, params) => (await pglite.query(text, params as unknown[])).rows);
   scopers.set(db, (stats) => scopedDb(db, timedPglite(pglite, stats), stats, countPrimary));
-  return { db, driver: 'pglite', pglite, close: () => pglite.close() };
+  const socket = lock && config.pgliteRole === 'gateway' ? await servePgliteSocket(pglite, { onError: config.onSocketError }) : undefined;
+  if (socket) lock?.setSocket(socket.path);
+  return {
+    db, driver: 'pglite', pglite, ...(socket ? { socketPath: socket.path } : {}),
+    close: async () => {
+      try {
+        lock?.setSocket(undefined);
+        await socket?.close();
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}
+
+/**
+ * The gateway that holds `dir` and serves it on a socket, or null when the directory is free (or its lock is
+ * stale). A gateway that is still starting gets `waitMs` to open its socket; a CLI holding the directory is an
+ * error (DirLockedError): one command at a time without a gateway.
+ */
+async function gatewayOf(dir: string, waitMs: number): Promise<LockInfo | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const holder = lockHolder(dir);
+    if (!holder) return null;
+    if (holder.role === 'gateway' && holder.socket) return holder;
+    if (holder.role !== 'gateway' || Date.now() > deadline) throw new DirLockedError(dir, holder);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A CLI's handle on the gateway's PGlite, over its socket (postgres.js, as for PostgreSQL). */
+function viaGateway(config: DbOptions, holder: LockInfo): DbHandle {
+  // No connection parameters (statement_timeout, work_mem, jit): PGlite has one session, the gateway's too.
+  // Two connections: migrateDb holds its advisory lock on one and migrates on the other. Unnamed statements
+  // only: named ones would stay in the shared session after this process is gone.
+  const pg = postgres({ path: holder.socket!, max: 2, prepare: false, onnotice: () => {}, connect_timeout: 10, idle_timeout: 0 });
+  const db = drizzlePostgres(pg, { schema }) as unknown as Db;
+  fastPaths.set(db, (text, params) => pg.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as Promise<unknown[]>);
+  scopers.set(db, (stats) => scopedDb(db, timedPg(pg, stats), stats, countPrimary));
+  return {
+    db, driver: 'postgres', pg, via: { gatewayPid: holder.pid, socket: holder.socket!, dir: config.pgliteDir },
+    close: () => pg.end({ timeout: 5 }),
+  };
 }
 
 /**

@@ -62,9 +62,9 @@ export function generateKey(kid = `k${new Date().toISOString().slice(0, 10).repl
 }
 
 /** ENCRYPTION_KEYS, or (outside production) a development key created once in the data directory. */
-export function resolveKeyring(config: Pick<Config, 'encryption' | 'pgliteDir'>): Keyring {
+export function resolveKeyring(config: Pick<Config, 'encryption' | 'devSecretsDir'>): Keyring {
   if (config.encryption.keys) return parseKeyring(config.encryption.keys, config.encryption.activeKey);
-  const dev = devSecret(config.pgliteDir, 'dev-encryption-key');
+  const dev = devSecret(config.devSecretsDir, 'dev-encryption-key');
   return parseKeyring(`dev:${dev}`);
 }
 

@@ -16,9 +16,13 @@ export const importRuns = pgTable('import_runs', {
   summary: jsonb('summary'),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
+  /** Where the run's process is (host name, pid) and when it last said it is alive: a RUNNING run whose process is gone is INTERRUPTED. */
+  host: text('host'),
+  pid: integer('pid'),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
 }, (t) => [
   index('import_runs_started_idx').on(t.startedAt),
-  check('import_runs_status_chk', sql`${t.status} IN ('RUNNING','COMPLETED','FAILED','DRY_RUN')`),
+  check('import_runs_status_chk', sql`${t.status} IN ('RUNNING','COMPLETED','FAILED','DRY_RUN','INTERRUPTED')`),
 ]);
 
 /** Per-field provenance of the golden record: which source won the field, when, and by which survivorship rule. */

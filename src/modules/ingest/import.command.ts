@@ -11,11 +11,12 @@ import { resolvePrivacyHashKey } from '../../auth/privacy';
 import { ENTITIES, type Entity } from './entities';
 import type { MatchRule } from './identity';
 import { ImportInterrupted, runImport, type ImportProgress, type ImportSummary } from './import.service';
+import { heartbeatRuns, markStaleRuns, RUN_HEARTBEAT_MS } from './import.repository';
 
 export interface CommandIo {
   out: (line: string) => void;
   err: (line: string) => void;
-  /** Draw a live progress bar (stdout is a terminal). */
+  /** Draw a live progress bar (stderr is a terminal); otherwise a progress line every 5 s, on stderr too (stdout is for the summary). */
   tty: boolean;
   stream?: NodeJS.WritableStream;
 }
@@ -114,7 +115,14 @@ export async function importCommand(argv: string[], deps: ImportCommandDeps): Pr
   if (!matchRules.every((r) => ['external_id', 'email', 'phone'].includes(r))) { io.err('import: --match takes external_id, email, phone'); return 1; }
 
   const reporter = progressReporter(io);
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
+    if (!o.dryRun) {
+      // Runs of imports that were killed (kill -9, crash) would stay RUNNING forever.
+      for (const r of await markStaleRuns(deps.handle.db)) io.err(`import: run ${r.id} (${r.entity} from ${r.fileName}) was interrupted; marked INTERRUPTED`);
+      heartbeat = setInterval(() => { heartbeatRuns(deps.handle.db).catch(() => {}); }, RUN_HEARTBEAT_MS);
+      heartbeat.unref();
+    }
     const summary = await runImport(deps.handle.db, {
       entity: entityArg as Entity, file, source: o.source, customerSource: o.customerSource, format: o.format, encoding: o.encoding, delimiter: o.delimiter,
       mapping, dryRun: o.dryRun, errorsFile: o.errors, batchSize: o.batchSize ?? config.ingest.batchSize, defaultPhoneRegion: config.defaultPhoneRegion,
@@ -136,6 +144,8 @@ export async function importCommand(argv: string[], deps: ImportCommandDeps): Pr
     const cause = (e as { cause?: unknown }).cause;
     io.err(`import: error: ${cause instanceof Error ? cause.message : (e as Error).message.split('\n')[0]}`);
     return 1;
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -149,7 +159,7 @@ function progressReporter(io: CommandIo): { progress(p: ImportProgress): void; s
   if (io.tty) {
     const bar = new cliProgress.SingleBar({
       format: '{bar} {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {left}',
-      stream: io.stream ?? process.stdout, barsize: 15, hideCursor: true, fps: 5,
+      stream: io.stream ?? process.stderr, barsize: 15, hideCursor: true, fps: 5,
     }, cliProgress.Presets.shades_classic);
     let startedBar = false;
     return {
@@ -167,7 +177,7 @@ function progressReporter(io: CommandIo): { progress(p: ImportProgress): void; s
       if (now - last < 5000) return;
       last = now;
       const pct = p.totalBytes > 0 ? Math.floor((p.bytesRead / p.totalBytes) * 100) : 100;
-      io.out(`import: ${pct}% of the file, ${fmt(p.rowsRead)} rows read, ${fmt(p.stored)} stored, ${fmt(p.rejected)} rejected, ${fmt(rate(p.rowsRead))} rows/s, ETA ${eta(p)}`);
+      io.err(`import: ${pct}% of the file, ${fmt(p.rowsRead)} rows read, ${fmt(p.stored)} stored, ${fmt(p.rejected)} rejected, ${fmt(rate(p.rowsRead))} rows/s, ETA ${eta(p)}`);
     },
     stop() {},
   };

@@ -4,6 +4,7 @@
  * identities, upsert provenance, ...), all inside the batch's transaction. Lookups of a batch are one
  * statement too. Arrays in, rows out.
  */
+import { hostname } from 'node:os';
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, type Executor } from '../../db/client';
 import type { Entity } from './entities';
@@ -11,8 +12,46 @@ import type { Entity } from './entities';
 export interface RunCounters { rowsRead: number; stored: number; rejected: number }
 
 export async function createRun(db: Executor, entity: string, source: string, fileName: string): Promise<string> {
-  const [row] = await execRows<{ id: string }>(db, sql`INSERT INTO import_runs (entity, source, file_name) VALUES (${entity}, ${source}, ${fileName}) RETURNING id`);
+  const [row] = await execRows<{ id: string }>(db, sql`INSERT INTO import_runs (entity, source, file_name, host, pid, heartbeat_at)
+    VALUES (${entity}, ${source}, ${fileName}, ${hostname()}, ${process.pid}, now()) RETURNING id`);
   return row!.id;
+}
+
+/** A RUNNING run whose heartbeat is older than this belongs to a process that is gone (any host). */
+export const RUN_STALE_AFTER_MS = 120_000;
+/** How often a running import says it is alive (well under RUN_STALE_AFTER_MS). */
+export const RUN_HEARTBEAT_MS = 15_000;
+
+/** Heartbeat of this process's RUNNING runs. */
+export async function heartbeatRuns(db: Executor): Promise<void> {
+  await db.execute(sql`UPDATE import_runs SET heartbeat_at = now() WHERE status = 'RUNNING' AND host = ${hostname()} AND pid = ${process.pid}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Marks RUNNING runs whose process is gone INTERRUPTED: on this host, when their pid is no longer alive (at
+ * once); on any host, when their heartbeat stopped RUN_STALE_AFTER_MS ago (several gateways or workers
+ * import into one database; their pids cannot be checked from here). Returns the runs marked.
+ */
+export async function markStaleRuns(db: Executor): Promise<{ id: string; entity: string; fileName: string; startedAt: unknown }[]> {
+  const running = await execRows<{ id: string; host: string | null; pid: number | null; stale: boolean }>(db, sql`
+    SELECT id, host, pid, (coalesce(heartbeat_at, started_at) < now() - make_interval(secs => ${RUN_STALE_AFTER_MS / 1000})) AS stale
+    FROM import_runs WHERE status = 'RUNNING'`);
+  const here = hostname();
+  const gone = running.filter((r) => r.stale || (r.host === here && r.pid !== null && r.pid !== process.pid && !alive(r.pid))).map((r) => r.id);
+  if (!gone.length) return [];
+  return execRows(db, sql`UPDATE import_runs SET status = 'INTERRUPTED', finished_at = now(),
+      summary = coalesce(summary, '{}'::jsonb) || jsonb_build_object('interrupted', 'the importing process ended without finishing (killed or crashed); the batches it committed stay')
+    WHERE status = 'RUNNING' AND id = ANY(${`{${gone.join(',')}}`}::uuid[])
+    RETURNING id, entity, file_name AS "fileName", started_at AS "startedAt"`);
 }
 
 /** Tables each import writes, for refreshing their planner statistics while a large import runs. */
@@ -37,8 +76,8 @@ export async function finishRun(db: Executor, runId: string, status: 'COMPLETED'
 
 /** Progress of the run, committed with the batch it counts. */
 export async function advanceRun(db: Executor, runId: string, c: RunCounters): Promise<void> {
-  await db.execute(sql`UPDATE import_runs SET rows_read = ${c.rowsRead}, stored = ${c.stored}, rejected = ${c.rejected}, batches = batches + 1
-    WHERE id = ${runId}::uuid`);
+  await db.execute(sql`UPDATE import_runs SET rows_read = ${c.rowsRead}, stored = ${c.stored}, rejected = ${c.rejected}, batches = batches + 1,
+    heartbeat_at = now() WHERE id = ${runId}::uuid`);
 }
 
 /**

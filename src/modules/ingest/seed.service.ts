@@ -132,9 +132,10 @@ export async function seedDemoData(handle: DbHandle, opts: SeedOptions): Promise
   const plan: SeedPlan = {
     customers, batchSize, seed, anchor, reset: opts.reset ?? false, baseCurrency: opts.baseCurrency ?? 'USD',
     transactionsPerCustomer: opts.transactionsPerCustomer, interactionsPerCustomer: opts.interactionsPerCustomer,
-    bulk: opts.bulkLoad ?? (handle.driver === 'postgres' && customers >= BULK_LOAD_FROM), rows, onProgress: opts.onProgress, onStage: opts.onStage,
+    bulk: opts.bulkLoad ?? (handle.driver === 'postgres' && !handle.via && customers >= BULK_LOAD_FROM), rows, onProgress: opts.onProgress, onStage: opts.onStage,
   };
-  if (handle.driver === 'postgres') {
+  // Through a running gateway's PGlite socket (handle.via) there is no COPY FROM STDIN: inserts, as on PGlite.
+  if (handle.driver === 'postgres' && !handle.via) {
     if (!handle.pg) throw new Error('postgres driver without a postgres.js client');
     await seedPostgres(handle.pg, plan);
   } else {

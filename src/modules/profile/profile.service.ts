@@ -228,7 +228,7 @@ export async function lockSourceKey(tx: Executor, kind: string, source: string, 
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}\u001f${source}\u001f${externalId}`}, 0))`);
 }
 
-type UpsertConfig = Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'pgliteDir'> & { ingest: Pick<Config['ingest'], 'matchRules' | 'blockedValues'> };
+type UpsertConfig = Pick<Config, 'defaultPhoneRegion' | 'privacyHashKey' | 'devSecretsDir'> & { ingest: Pick<Config['ingest'], 'matchRules' | 'blockedValues'> };
 
 /**
  * Which customer a record of `source` is, with the import's identity rules (INGEST_MATCH_RULES, in
