@@ -12,7 +12,7 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { Kind, type GraphQLFormattedError } from 'graphql';
 import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
-import { compileCustomerFilter } from './modules/profile/customer-filter';
+import { compileCustomerFilter } from './modules/profile';
 import { resolveAuthSettings } from './auth/token';
 import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
@@ -32,7 +32,7 @@ import { createIdleCollector } from './ops/idle-gc';
 import { loadManifest, MemoryKeyValueCache, PersistedOperationStore, persistedQueryOf, RedisKeyValueCache } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
 import { auditedAdminFields, buildSchema } from './schema';
-import { attachSubscriptions } from './modules/automation/subscriptions';
+import { attachSubscriptions } from './modules/automation';
 
 /** Apollo's own codes for malformed requests, folded into the closed list. */
 const CLIENT_ERROR_CODES = new Set([

@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
-import { exportCommand, exportProgram } from '../modules/ingest/export.command';
+import { exportCommand, exportProgram } from '../modules/ingest';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { expectGlobalId, toGlobalId } from '../../lib/global-id';
 import { connectionSelection } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
-import { afterCustomerWrite } from '../tags/tag-jobs.service';
+import { afterCustomerWrite } from '../tags';
 
 const Query: QueryResolvers = {
   customer: async (_p, { id }, ctx, info) => {

@@ -11,9 +11,9 @@ import { decodeCursor, encodeCursor, isTimestampKey, pageSize, toConnection, typ
 import type { CustomerFilter, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
-import { identityHashes, isErased } from '../admin/gdpr.service';
-import { CUSTOMER_FIELDS } from '../ingest/entities';
-import { fieldSourceRows, upsertFieldSources } from '../ingest/import.repository';
+import { identityHashes, isErased } from '../admin';
+import { CUSTOMER_FIELDS } from '../ingest';
+import { fieldSourceRows, upsertFieldSources } from '../ingest';
 import type { CustomerRow } from './profile.mappers';
 import * as repo from './profile.repository';
 

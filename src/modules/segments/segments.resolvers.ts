@@ -3,7 +3,7 @@ import type {
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
 import { connectionSelection } from '../../lib/selection';
-import { listCustomers } from '../profile/profile.service';
+import { listCustomers } from '../profile';
 import {
   addSegmentMembers, archiveSegment, createSegment, getSegment, listSegments, membershipChanges, refreshSegment, removeSegmentMembers,
   sizeHistory, updateSegment,

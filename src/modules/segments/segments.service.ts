@@ -6,8 +6,8 @@ import { badUserInput, notFound, userError, type UserError, type UserErrorCode }
 import { tryGlobalId } from '../../lib/global-id';
 import { decodeCursor, encodeCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
 import type { CreateSegmentInput, CustomerFilter, SegmentKind, UpdateSegmentInput } from '../../__generated__/resolvers-types';
-import { compileCustomerFilter, isBehavioural } from '../profile/customer-filter';
-import { explainCustomerFilter } from '../profile/profile.service';
+import { compileCustomerFilter, isBehavioural } from '../profile';
+import { explainCustomerFilter } from '../profile';
 import type { Logger } from '../../logger';
 import type { SegmentMembershipChangeRow, SegmentRow } from './segments.mappers';
 import * as repo from './segments.repository';
