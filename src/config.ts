@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { KeyringError, parseKeyring } from './lib/crypto';
 import { DEFAULT_IDLE_FILL } from './ops/idle-gc';
-import { validAllowedHost } from './modules/automation/webhook-address';
+import { validAllowedHost } from './lib/host';
 
 /**
  * The only place that reads the environment. Every problem is reported at once

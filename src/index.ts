@@ -7,11 +7,11 @@ import { migrateDb } from './db/migrate';
 import { resolvePrivacyHashKey } from './auth/privacy';
 import { blindIndexKey, configureBlindIndexKey, configureFieldEncryption, KeyringError, resolveKeyring } from './lib/crypto';
 import { createLogger } from './logger';
-import { encryptRemainingPlaintext, fillBlindIndexes } from './modules/admin/keys.service';
-import { seedIfEmpty } from './modules/ingest/seed-on-start';
-import { startTagScheduler } from './modules/tags/tag-jobs.service';
+import { encryptRemainingPlaintext, fillBlindIndexes } from './modules/admin';
+import { seedIfEmpty } from './modules/ingest';
+import { startTagScheduler } from './modules/tags';
 import { buildServer } from './server';
-import { startBackgroundJobs } from './modules/automation/workers';
+import { startBackgroundJobs } from './modules/automation';
 
 async function main(): Promise<void> {
   let config: Config;

@@ -12,7 +12,7 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { Kind, type GraphQLFormattedError } from 'graphql';
 import { AuditWriter, RequestAudit } from './auth/audit';
 import { authenticate, rowScopeOf } from './auth/viewer';
-import { compileCustomerFilter } from './modules/profile/customer-filter';
+import { compileCustomerFilter } from './modules/profile';
 import { resolveAuthSettings } from './auth/token';
 import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from './lib/crypto';
 import { resolvePrivacyHashKey } from './auth/privacy';
@@ -34,7 +34,7 @@ import { createIdleCollector } from './ops/idle-gc';
 import { createRegistrationCache, loadManifest, PersistedOperationStore, persistedQueryOf } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
 import { auditedAdminFields, buildSchema } from './schema';
-import { attachSubscriptions } from './modules/automation/subscriptions';
+import { attachSubscriptions } from './modules/automation';
 import { createCors } from './http/cors';
 import { serveIde } from './http/ide';
 

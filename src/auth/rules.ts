@@ -1,7 +1,7 @@
 import { allow, and, rule, type IRule } from 'graphql-shield';
 import type { Role } from '../__generated__/resolvers-types';
 import type { Context } from '../context';
-import type { Scope } from '../modules/admin/admin.service';
+import type { Scope } from '../modules/admin';
 
 /**
  * Shared shield rules. All read only the viewer, so they use the contextual cache (evaluated once

@@ -3,7 +3,7 @@ import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayl
 import type { CustomerFilter, Role } from '../__generated__/resolvers-types';
 import type { Db } from '../db/client';
 import { toGlobalId } from '../lib/global-id';
-import { looksLikeApiKey, verifyApiKey } from '../modules/admin/admin.service';
+import { looksLikeApiKey, verifyApiKey } from '../modules/admin';
 import { serviceUnavailable, unauthenticated } from '../errors';
 
 /** Roles a JWT can carry. PARTNER exists only as an API key. */

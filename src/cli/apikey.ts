@@ -5,7 +5,7 @@
 import { loadConfig } from '../config';
 import { openDb, type Db } from '../db/client';
 import { migrateDb } from '../db/migrate';
-import { apikeyCommand } from '../modules/admin/apikey.command';
+import { apikeyCommand } from '../modules/admin';
 import { buildBareSchema } from '../schema';
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {

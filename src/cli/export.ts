@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
-import { exportCommand, exportProgram } from '../modules/ingest/export.command';
+import { exportCommand, exportProgram } from '../modules/ingest';
 import { configureCrypto } from './setup';
 
 async function main(): Promise<number> {

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { configureBlindIndexKey, configureFieldEncryption, resolveKeyring } from '../lib/crypto';
-import { importCommand, importProgram } from '../modules/ingest/import.command';
+import { importCommand, importProgram } from '../modules/ingest';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

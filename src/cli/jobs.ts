@@ -15,9 +15,9 @@ import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { tagRules } from '../db/schema/index';
-import { expireTags, refreshLifecycleStages, refreshRfmScores, runModels } from '../modules/tags/tag-jobs.service';
+import { expireTags, refreshLifecycleStages, refreshRfmScores, runModels } from '../modules/tags';
+import { runEnabledRules, runRule } from '../modules/tags';
 import { configureCrypto } from './setup';
-import { runEnabledRules, runRule } from '../modules/tags/tag-rules.service';
 
 const JOBS = ['rfm', 'lifecycle', 'models', 'rules', 'expire', 'all'] as const;
 type Job = (typeof JOBS)[number];

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { configureFieldEncryption, generateKey, KeyringError, resolveKeyring } from '../lib/crypto';
-import { countPending, reencryptAll } from '../modules/admin/keys.service';
+import { countPending, reencryptAll } from '../modules/admin';
 
 /**
  * `npm run keys -- generate|rotate|status`: keys of the encrypted columns (ENCRYPTION_KEYS).

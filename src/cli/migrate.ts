@@ -4,7 +4,7 @@ import { openDb } from '../db/client';
 import { MIGRATIONS_FOLDER, migrateDb } from '../db/migrate';
 import { resolvePrivacyHashKey } from '../auth/privacy';
 import { blindIndexKey, configureFieldEncryption, resolveKeyring } from '../lib/crypto';
-import { encryptRemainingPlaintext, fillBlindIndexes } from '../modules/admin/keys.service';
+import { encryptRemainingPlaintext, fillBlindIndexes } from '../modules/admin';
 
 const program = new Command()
   .name('npm run db:migrate --')

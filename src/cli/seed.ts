@@ -11,7 +11,7 @@ import { openDb, type DbHandle } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import {
   SEED_TABLES, SeedTargetNotEmptyError, countCustomers, defaultAnchor, seedDemoData, type SeedProgress, type SeedStage, type SeedSummary,
-} from '../modules/ingest/seed.service';
+} from '../modules/ingest';
 
 interface CliOptions {
   customers: number;

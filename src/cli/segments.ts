@@ -5,7 +5,7 @@ import { migrateDb } from '../db/migrate';
 import { createLogger } from '../logger';
 import { tryGlobalId } from '../lib/global-id';
 import { configureCrypto } from './setup';
-import { refreshDueSegments, refreshSegmentById } from '../modules/segments/segments.service';
+import { refreshDueSegments, refreshSegmentById } from '../modules/segments';
 
 /** `npm run segments -- refresh`: the job the gateway schedules, for cron or a one-off run. */
 const program = new Command().name('npm run segments --').description('Refresh segment membership and record daily sizes.');

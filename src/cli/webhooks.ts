@@ -4,7 +4,7 @@ import { openDb } from '../db/client';
 import { migrateDb } from '../db/migrate';
 import { createLogger } from '../logger';
 import { configureCrypto } from './setup';
-import { WebhookDispatcher } from '../modules/automation/webhook.dispatcher';
+import { WebhookDispatcher } from '../modules/automation';
 
 /** `npm run webhooks -- dispatch`: the dispatcher outside the gateway (a worker process, or one pass from cron). */
 const program = new Command().name('npm run webhooks --').description('Deliver automation events to registered webhooks.');

@@ -5,6 +5,7 @@ import type { PrivacyPolicy } from '../auth/privacy';
 import type { Context } from '../context';
 import type { Db } from '../db/client';
 import type { Loaders } from '../loaders';
+import type { FilterCondition } from './filter';
 import type { CustomerRelation } from './prefetch';
 
 /** How a per-request loader is made: from the request's Db, its row scope, and the request's other loaders. */
@@ -35,6 +36,8 @@ export interface ModuleDefinition {
   readonly loaders?: Readonly<Record<string, LoaderFactory>>;
   /** Customer relations a root field may fetch ahead (src/lib/prefetch.ts). */
   readonly relations?: readonly CustomerRelation<Loaders>[];
+  /** The domain's conditions of the `CustomerFilter` language (`<name>.filters.ts`), over its own tables. */
+  readonly filters?: readonly FilterCondition[];
   /** Node types with global ids that this domain defines, and how `node(id)` reads each. */
   readonly nodeTypes?: Readonly<Record<string, NodeReader>>;
   /** Root fields whose every call is written to the audit log, whatever it reads. */

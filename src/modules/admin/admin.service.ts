@@ -3,7 +3,7 @@ import type { Db } from '../../db/client';
 import { userError, type UserError } from '../../errors';
 import { tryGlobalId } from '../../lib/global-id';
 import { normalizeCountry } from '../../lib/normalize';
-import { segmentsByIds } from '../segments/segments.repository';
+import { segmentsByIds } from '../segments';
 import type { CreateApiKeyInput, Role } from '../../__generated__/resolvers-types';
 import type { ApiKeyRow } from './admin.mappers';
 import * as repo from './admin.repository';

@@ -10,7 +10,7 @@ import { ConfigError } from '../../config';
 import type { Db } from '../../db/client';
 import { toGlobalId } from '../../lib/global-id';
 import type { Role } from '../../__generated__/resolvers-types';
-import { segmentsByIds } from '../segments/segments.repository';
+import { segmentsByIds } from '../segments';
 import type { ApiKeyRow } from './admin.mappers';
 import { createApiKey, listApiKeys, revokeApiKeyByPrefix, SCOPES } from './admin.service';
 

@@ -1,7 +1,7 @@
 import type { Edge, PageInfoShape } from '../../lib/pagination';
-import type { TransactionRow } from '../commerce/commerce.mappers';
-import type { InteractionRow } from '../service/service.mappers';
-import type { TagChangeRow } from '../tags/tags.mappers';
+import type { TransactionRow } from '../commerce';
+import type { InteractionRow } from '../service';
+import type { TagChangeRow } from '../tags';
 
 export interface MetricsRow {
   customerId: string;

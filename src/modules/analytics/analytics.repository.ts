@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { execRows, type Db } from '../../db/client';
-import { mapTransaction, type TxDbRow } from '../commerce/commerce.repository';
-import { mapInteraction, type IxDbRow } from '../service/service.repository';
-import { mapTagChange, type TagEventDbRow } from '../tags/tags.repository';
+import { mapTransaction, type TxDbRow } from '../commerce';
+import { mapInteraction, type IxDbRow } from '../service';
+import { mapTagChange, type TagEventDbRow } from '../tags';
 import type { TimelineEventRow } from './analytics.mappers';
 import { uuidRows } from '../../lib/sql';
 

@@ -6,8 +6,8 @@ import type { Viewer } from '../../auth/viewer';
 import type {
   CohortBasis, CustomerDimension, CustomerFilter, CustomerGroupBy, InteractionDimension, Interval, Role,
 } from '../../__generated__/resolvers-types';
-import { compileCustomerFilter, isBehavioural } from '../profile/customer-filter';
-import { explainCustomerFilter } from '../profile/profile.service';
+import { compileCustomerFilter, isBehavioural } from '../profile';
+import { explainCustomerFilter } from '../profile';
 import * as repo from './stats.repository';
 
 type StatsConfig = Pick<Config, 'defaultPhoneRegion' | 'filterCostLimit' | 'aggregateMinGroupSize' | 'baseCurrency'>;

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type Lo
 import { promises as dns } from 'node:dns';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../../config';
+import { normalizeHost } from '../../lib/host';
 
 /**
  * Where webhooks may be delivered (SSRF): public http(s) receivers only, unless the operator allows more.
@@ -32,7 +33,6 @@ const RANGE_NAMES: Record<string, string> = {
 };
 
 /** A host as compared with WEBHOOK_ALLOWED_HOSTS: lower case, without IPv6 brackets or trailing dots. */
-const normalizeHost = (host: string): string => host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.+$/, '');
 
 /** Is this host (name or address) on WEBHOOK_ALLOWED_HOSTS, by name, address or CIDR range? */
 function listed(host: string, policy: WebhookAddressPolicy): boolean {
@@ -133,8 +133,3 @@ export function checkedLookup(policy: WebhookAddressPolicy) {
   };
 }
 
-/** A WEBHOOK_ALLOWED_HOSTS entry: a host name, an IP address or a CIDR range. */
-export function validAllowedHost(entry: string): boolean {
-  const e = normalizeHost(entry);
-  return ipaddr.isValid(e) || ipaddr.isValidCIDR(e) || /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(e);
-}

@@ -1,7 +1,7 @@
 import type { Config } from '../../config';
 import type { Db } from '../../db/client';
 import type { Logger } from '../../logger';
-import { refreshDueSegments } from '../segments/segments.service';
+import { refreshDueSegments } from '../segments';
 import { WebhookDispatcher } from './webhook.dispatcher';
 
 export interface BackgroundJobs { stop(): Promise<void> }

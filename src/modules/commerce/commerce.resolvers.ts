@@ -5,7 +5,7 @@ import { toGlobalId } from '../../lib/global-id';
 import { toConnection } from '../../lib/pagination';
 import { transactionPageRequest } from './commerce.loaders';
 import { recordTransaction } from './commerce.service';
-import { afterCustomerWrite } from '../tags/tag-jobs.service';
+import { afterCustomerWrite } from '../tags';
 
 const Customer: CustomerResolvers = {
   transactions: async (c, a, ctx) => {

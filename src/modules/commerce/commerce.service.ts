@@ -6,7 +6,7 @@ import { userError, type UserError } from '../../errors';
 import { fromUnits, lineTotal, toUnits } from '../../lib/decimal';
 import { cleanText, normalizeCurrency } from '../../lib/normalize';
 import type { RecordTransactionInput } from '../../__generated__/resolvers-types';
-import { lockSourceKey, resolveCustomerRef, validateSourceKey } from '../profile/profile.service';
+import { lockSourceKey, resolveCustomerRef, validateSourceKey } from '../profile';
 import type { TransactionRow } from './commerce.mappers';
 import { rateToBase, transactionsByIds } from './commerce.repository';
 

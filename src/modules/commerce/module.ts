@@ -3,6 +3,7 @@ import type { Context } from '../../context';
 import { defineModule, type NodeReader } from '../../lib/module';
 import type { LoadersOf } from '../../loaders';
 import { commerceLoaders, commerceRelations } from './commerce.loaders';
+import { commerceFilters } from './commerce.filters';
 import { commerceResolvers } from './commerce.resolvers';
 import { commerceRules } from './commerce.rules';
 
@@ -27,6 +28,7 @@ export const commerceModule = defineModule({
   rules: commerceRules,
   loaders,
   relations: commerceRelations,
+  filters: commerceFilters,
   nodeTypes,
   mappers: { Transaction: 'TransactionMapper', TransactionItem: 'TransactionItemMapper', TransactionEdge: 'TransactionEdgeMapper', TransactionConnection: 'TransactionConnectionMapper' },
 });

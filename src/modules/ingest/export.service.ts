@@ -10,7 +10,7 @@ import { stringify } from 'csv-stringify';
 import { execRows, type Db } from '../../db/client';
 import { decryptField } from '../../lib/crypto';
 import type { CustomerFilter } from '../../__generated__/resolvers-types';
-import { compileCustomerFilter } from '../profile/customer-filter';
+import { compileCustomerFilter } from '../profile';
 import { completenessSql, validitySql } from './quality';
 
 export const EXPORT_ENTITIES = ['customers', 'transactions', 'interactions'] as const;

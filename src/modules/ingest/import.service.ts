@@ -16,8 +16,8 @@ import { stringify } from 'csv-stringify';
 import type { Db, Executor } from '../../db/client';
 import { blindIndex, decryptField, encryptField, isEncrypted } from '../../lib/crypto';
 import type { DateOrder, DecimalSeparator } from '../../lib/normalize';
-import { identityHashes, isErased } from '../admin/gdpr.service';
-import { birthMonthOf } from '../profile/profile.repository';
+import { identityHashes, isErased } from '../admin';
+import { birthMonthOf } from '../profile';
 import {
   COLUMNS, CUSTOMER_COLUMN, CUSTOMER_FIELDS, cleanConsent, cleanCustomer, cleanIdentity, cleanInteraction, cleanTag, cleanTransaction, str,
   type CleanConsent, type CleanCustomer, type CleanIdentity, type CleanInteraction, type CleanOptions, type CleanResult, type CleanTag,

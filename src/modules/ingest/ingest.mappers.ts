@@ -1,5 +1,5 @@
 import type { UserError } from '../../errors';
-import type { CustomerRow } from '../profile/profile.mappers';
+import type { CustomerRow } from '../profile';
 import type { MergeRow } from './merge.repository';
 
 export interface FieldSourceRow { customerId: string; field: string; source: string; updatedAt: Date; rule: string }

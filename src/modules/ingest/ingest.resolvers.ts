@@ -4,7 +4,7 @@ import type {
 } from '../../__generated__/resolvers-types';
 import { toGlobalId } from '../../lib/global-id';
 import type { Context } from '../../context';
-import type { CustomerRow } from '../profile/profile.mappers';
+import type { CustomerRow } from '../profile';
 import { duplicateCandidates, mergeCustomers, previewMerge, toMergeId, unmergeCustomers } from './merge.service';
 import { customerQuality } from './quality';
 

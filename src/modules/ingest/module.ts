@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defineModule } from '../../lib/module';
 import type { LoadersOf } from '../../loaders';
 import { ingestLoaders } from './ingest.loaders';
+import { ingestFilters } from './ingest.filters';
 import { ingestResolvers } from './ingest.resolvers';
 import { ingestRules } from './ingest.rules';
 
@@ -18,5 +19,6 @@ export const ingestModule = defineModule({
   resolvers: ingestResolvers,
   rules: ingestRules,
   loaders,
+  filters: ingestFilters,
   mappers: { CustomerMerge: 'CustomerMergeMapper', DuplicateCandidate: 'DuplicateCandidateMapper', MergePreview: 'MergePreviewMapper', FieldSource: 'FieldSourceMapper', MergeCustomersPayload: 'MergeCustomersPayloadMapper', UnmergeCustomersPayload: 'UnmergeCustomersPayloadMapper' },
 });

@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { customers } from '../../db/schema/index';
-import type { CustomerRow } from '../profile/profile.mappers';
+import type { CustomerRow } from '../profile';
 
 export const COMPLETENESS_FIELDS = ['firstName', 'lastName', 'email', 'phone', 'birthDate', 'gender', 'addressLine1', 'city', 'postalCode', 'country'] as const;
 export type QualityField = (typeof COMPLETENESS_FIELDS)[number];

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Config } from '../../config';
 import { execRows, type DbHandle } from '../../db/client';
 import type { Logger } from '../../logger';
-import { runModels } from '../tags/tag-jobs.service';
+import { runModels } from '../tags';
 import { seedDemoData } from './seed.service';
 
 /** `npm start` on an empty database seeds demo customers so a new user has something to query. */

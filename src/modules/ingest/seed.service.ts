@@ -18,8 +18,8 @@ import type postgres from 'postgres';
 import { execRows, schema, type Db, type DbHandle } from '../../db/client';
 import type { Logger } from '../../logger';
 import { blindIndex, encryptField } from '../../lib/crypto';
-import { birthMonthOf, encryptCustomerFields } from '../profile/profile.repository';
-import { encryptInteractionTexts } from '../service/service.repository';
+import { birthMonthOf, encryptCustomerFields } from '../profile';
+import { encryptInteractionTexts } from '../service';
 import {
   DEMO_TABLES, DEMO_TAG_RULES, DemoDataGenerator, demoTagDefinitions, emptyBatch,
   type CurrencyRateInput, type DemoBatch, type DemoTable,

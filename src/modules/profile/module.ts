@@ -6,6 +6,7 @@ import type { Loaders, LoadersOf } from '../../loaders';
 import { defineModule, type NodeReader } from '../../lib/module';
 import { createCustomer360Loader } from './customer360.service';
 import { profileLoaders, profileRelations } from './profile.loaders';
+import { profileFilters } from './profile.filters';
 import { profileResolvers } from './profile.resolvers';
 import { profileRules, profilePrivacy } from './profile.rules';
 
@@ -34,6 +35,7 @@ export const profileModule = defineModule({
   privacy: profilePrivacy,
   loaders,
   relations: profileRelations,
+  filters: profileFilters,
   nodeTypes,
   mappers: { Customer: 'CustomerMapper', CustomerEdge: 'CustomerEdgeMapper', CustomerConnection: 'CustomerConnectionMapper', Consent: 'ConsentMapper', ConsentRecord: 'ConsentMapper' },
 });

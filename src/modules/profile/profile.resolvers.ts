@@ -7,9 +7,9 @@ import { rootConnection } from '../../lib/pagination';
 import { connectionSelection } from '../../lib/selection';
 import { loadCustomer360, prefetchCustomerRelations } from './customer360.service';
 import { explainCustomerFilter, listCustomers, recordConsent, upsertCustomer } from './profile.service';
-import { afterCustomerWrite } from '../tags/tag-jobs.service';
-import { PROFILING_PURPOSE } from '../tags/profiling-consent';
-import { afterProfilingDecision } from '../tags/profiling-consent.service';
+import { afterCustomerWrite } from '../tags';
+import { PROFILING_PURPOSE } from '../tags';
+import { afterProfilingDecision } from '../tags';
 
 const Query: QueryResolvers = {
   customer: async (_p, { id }, ctx, info) => {

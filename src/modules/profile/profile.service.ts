@@ -11,10 +11,10 @@ import { cursorScope, cursorSealer, isTimestampKey, openCursor, pageSize, toConn
 import type { CustomerFilter, CustomerMatchRule, CustomerOrder, UpsertCustomerInput, CustomerRefInput, RecordConsentInput } from '../../__generated__/resolvers-types';
 import { compileCustomerFilter, isBehavioural } from './customer-filter';
 import { resolvePrivacyHashKey } from '../../auth/privacy';
-import { identityHashes, isErased } from '../admin/gdpr.service';
-import { CUSTOMER_FIELDS } from '../ingest/entities';
-import { Blocklist } from '../ingest/identity';
-import { fieldSourceRows, upsertFieldSources } from '../ingest/import.repository';
+import { identityHashes, isErased } from '../admin';
+import { CUSTOMER_FIELDS } from '../ingest';
+import { fieldSourceRows, upsertFieldSources } from '../ingest';
+import { Blocklist } from '../ingest';
 import type { CustomerRow } from './profile.mappers';
 import * as repo from './profile.repository';
 

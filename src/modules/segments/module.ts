@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defineModule, type NodeReader } from '../../lib/module';
 import type { LoadersOf } from '../../loaders';
 import { segmentLoaders } from './segments.loaders';
+import { segmentFilters } from './segments.filters';
 import { segmentResolvers } from './segments.resolvers';
 import { segmentRules } from './segments.rules';
 
@@ -25,6 +26,7 @@ export const segmentsModule = defineModule({
   resolvers: segmentResolvers,
   rules: segmentRules,
   loaders,
+  filters: segmentFilters,
   nodeTypes,
   mappers: { Segment: 'SegmentMapper', SegmentEdge: 'SegmentEdgeMapper', SegmentConnection: 'SegmentConnectionMapper', SegmentMembershipChange: 'SegmentMembershipChangeMapper', SegmentMembershipChangeEdge: 'SegmentMembershipChangeEdgeMapper', SegmentMembershipChangeConnection: 'SegmentMembershipChangeConnectionMapper' },
 });

@@ -4,7 +4,7 @@ import type {
 import { toGlobalId } from '../../lib/global-id';
 import { rootConnection } from '../../lib/pagination';
 import { connectionSelection } from '../../lib/selection';
-import { listCustomers } from '../profile/profile.service';
+import { listCustomers } from '../profile';
 import {
   addSegmentMembers, archiveSegment, createSegment, getSegment, listSegments, membershipChanges, refreshSegment, removeSegmentMembers,
   sizeHistory, updateSegment,

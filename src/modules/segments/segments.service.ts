@@ -6,12 +6,12 @@ import { badUserInput, notFound, userError, type UserError, type UserErrorCode }
 import { tryGlobalId } from '../../lib/global-id';
 import { cursorScope, cursorSealer, openCursor, pageSize, timePage, toConnection, type Connection } from '../../lib/pagination';
 import type { CreateSegmentInput, CustomerFilter, SegmentKind, UpdateSegmentInput } from '../../__generated__/resolvers-types';
-import { compileCustomerFilter, isBehavioural } from '../profile/customer-filter';
-import { explainCustomerFilter } from '../profile/profile.service';
+import { compileCustomerFilter, isBehavioural } from '../profile';
+import { explainCustomerFilter } from '../profile';
 import type { Logger } from '../../logger';
 import type { SegmentMembershipChangeRow, SegmentRow } from './segments.mappers';
 import * as repo from './segments.repository';
-import { profilingAllowed } from '../tags/profiling-consent';
+import { profilingAllowed } from '../tags';
 
 type FilterConfig = Pick<Config, 'defaultPhoneRegion' | 'filterCostLimit' | 'segmentRefreshTimeoutMs'>;
 

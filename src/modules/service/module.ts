@@ -3,6 +3,7 @@ import type { Context } from '../../context';
 import { defineModule, type NodeReader } from '../../lib/module';
 import type { LoadersOf } from '../../loaders';
 import { serviceLoaders, serviceRelations } from './service.loaders';
+import { serviceFilters } from './service.filters';
 import { serviceResolvers } from './service.resolvers';
 import { serviceRules, servicePrivacy } from './service.rules';
 
@@ -28,6 +29,7 @@ export const serviceModule = defineModule({
   privacy: servicePrivacy,
   loaders,
   relations: serviceRelations,
+  filters: serviceFilters,
   nodeTypes,
   mappers: { Interaction: 'InteractionMapper', InteractionEdge: 'InteractionEdgeMapper', InteractionConnection: 'InteractionConnectionMapper' },
 });

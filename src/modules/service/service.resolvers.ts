@@ -5,7 +5,7 @@ import { toGlobalId } from '../../lib/global-id';
 import { toConnection } from '../../lib/pagination';
 import { interactionPageRequest } from './service.loaders';
 import { recordInteraction } from './service.service';
-import { afterCustomerWrite } from '../tags/tag-jobs.service';
+import { afterCustomerWrite } from '../tags';
 
 const Customer: CustomerResolvers = {
   interactions: async (c, a, ctx) => {

@@ -4,7 +4,7 @@ import { interactions } from '../../db/schema/index';
 import { userError, type UserError } from '../../errors';
 import { cleanText } from '../../lib/normalize';
 import type { RecordInteractionInput } from '../../__generated__/resolvers-types';
-import { lockSourceKey, resolveCustomerRef, validateSourceKey } from '../profile/profile.service';
+import { lockSourceKey, resolveCustomerRef, validateSourceKey } from '../profile';
 import type { InteractionRow } from './service.mappers';
 import { decryptInteractionTexts, encryptInteractionTexts, interactionsByIds } from './service.repository';
 

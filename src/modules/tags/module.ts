@@ -3,6 +3,7 @@ import type { Context } from '../../context';
 import { defineModule, type NodeReader } from '../../lib/module';
 import type { LoadersOf } from '../../loaders';
 import { tagLoaders, tagRelations } from './tags.loaders';
+import { tagFilters } from './tags.filters';
 import { tagResolvers } from './tags.resolvers';
 import { tagRules, tagPrivacy } from './tags.rules';
 
@@ -31,6 +32,7 @@ export const tagsModule = defineModule({
   privacy: tagPrivacy,
   loaders,
   relations: tagRelations,
+  filters: tagFilters,
   nodeTypes,
   mappers: { TagDefinition: 'TagDefinitionMapper', CustomerTag: 'CustomerTagMapper', TagChange: 'TagChangeMapper', TagRule: 'TagRuleMapper', TagRuleRun: 'TagRuleRunMapper', Rfm: 'RfmMapper', LifecycleChange: 'LifecycleChangeMapper' },
 });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Config } from '../../config';
 import { execRows, type Db, type Executor } from '../../db/client';
-import { exitDynamicSegments } from '../segments/segments.service';
+import { exitDynamicSegments } from '../segments';
 import { CONSENT_WITHDRAWN, profilingAllowed } from './profiling-consent';
 import { afterCustomerWrite } from './tag-jobs.service';
 

@@ -5,7 +5,7 @@ import type {
 import type { Context } from '../../context';
 import { internal } from '../../errors';
 import { expectGlobalId, toGlobalId } from '../../lib/global-id';
-import type { CustomerRow } from '../profile/profile.mappers';
+import type { CustomerRow } from '../profile';
 import type { TagRuleRow } from './tags.mappers';
 import {
   assignTag, bulkAssignTag, bulkRemoveTag, createTagDefinition, deprecateTagDefinition, listTagDefinitions, mergeTagDefinitions,

@@ -11,7 +11,7 @@ import type {
   AssignTagInput, BulkAssignTagInput, BulkRemoveTagInput, CreateTagDefinitionInput, CustomerFilter, CustomerSelectionInput,
   DeprecateTagDefinitionInput, MergeTagDefinitionsInput, RemoveTagInput, RenameTagDefinitionInput, UpdateTagDefinitionInput,
 } from '../../__generated__/resolvers-types';
-import { compileCustomerFilter } from '../profile/customer-filter';
+import { compileCustomerFilter } from '../profile';
 import type { CustomerTagRow, TagDefinitionRow } from './tags.mappers';
 import {
   listTagDefinitions as listDefinitions, tagDefinitionsByAnyKeys, tagDefinitionsByIds, tagKeyTaken, tagsByCustomerIds,
