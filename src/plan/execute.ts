@@ -18,12 +18,33 @@ function pathToArray(path: Path | undefined): (string | number)[] {
   return out.reverse();
 }
 
+/**
+ * graphql-js's CollectedErrors: an error is not recorded when its position or an ancestor's was
+ * already nulled by an earlier error's propagation.
+ */
+class CollectedErrors {
+  private readonly positions = new Set<Path | undefined>();
+  readonly errors: GraphQLError[] = [];
+  add(error: GraphQLError, path: Path | undefined): void {
+    if (this.nulled(path)) return;
+    this.positions.add(path);
+    this.errors.push(error);
+  }
+  /** The value at `path` was nulled (or never reached the response) because of an error at it or above it. */
+  nulled(path: Path | undefined): boolean {
+    for (let p = path; p !== undefined; p = p.prev) if (this.positions.has(p)) return true;
+    return this.positions.has(undefined);
+  }
+}
+
 interface Exe {
   schema: GraphQLSchema;
   plan: Plan;
   ctx: Context;
   variables: Record<string, unknown>;
-  errors: GraphQLError[];
+  errors: CollectedErrors;
+  /** Personal data read, by position: audited when the value reached the response. */
+  reads: { path: Path; customerId: string; field: string }[];
 }
 
 const isPromise = (v: unknown): v is Promise<unknown> =>
@@ -32,26 +53,36 @@ const isPromise = (v: unknown): v is Promise<unknown> =>
 export interface PlanResult { data: Record<string, unknown> | null; errors: GraphQLError[] }
 
 export async function executePlan(schema: GraphQLSchema, plan: Plan, ctx: Context, variables: Record<string, unknown>): Promise<PlanResult> {
-  const exe: Exe = { schema, plan, ctx, variables, errors: [] };
+  const exe: Exe = { schema, plan, ctx, variables, errors: new CollectedErrors(), reads: [] };
   let data: Record<string, unknown> | null;
   try {
     const r = executeFields(exe, plan.root, plan.rootType.name, undefined, undefined);
     data = isPromise(r) ? await r : r;
   } catch (e) {
-    exe.errors.push(e as GraphQLError);
+    exe.errors.add(e as GraphQLError, undefined);
     data = null;
   }
-  return { data, errors: exe.errors };
+  // The audit lists the personal data the response discloses: a value below a position that an
+  // error nulled was read but not returned. (The resolver path notes what resolved before the
+  // response was built, which for such subtrees depends on timing; without errors both agree.)
+  for (const r of exe.reads) if (!exe.errors.nulled(r.path)) ctx.audit.noteRead(r.customerId, r.field);
+  return { data, errors: exe.errors.errors };
 }
 
 function executeFields(exe: Exe, fields: readonly FieldPlan[], typename: string, source: unknown, path: Path | undefined): Record<string, unknown> | Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
   let pending: Promise<unknown>[] | undefined;
-  for (const f of fields) {
-    const fieldPath = addPath(path, f.responseKey, typename);
-    const v = executeField(exe, f, source, fieldPath);
-    result[f.responseKey] = v;
-    if (isPromise(v)) (pending ??= []).push(v.then((resolved) => { result[f.responseKey] = resolved; }));
+  try {
+    for (const f of fields) {
+      const fieldPath = addPath(path, f.responseKey, typename);
+      const v = executeField(exe, f, source, fieldPath);
+      result[f.responseKey] = v;
+      if (isPromise(v)) (pending ??= []).push(v.then((resolved) => { result[f.responseKey] = resolved; }));
+    }
+  } catch (error) {
+    // As graphql-js: the siblings already running are awaited (they may reject too), then the error propagates.
+    if (pending) return Promise.all(pending).finally(() => { throw error; }) as Promise<never>;
+    throw error;
   }
   if (!pending) return result;
   return Promise.all(pending).then(() => result);
@@ -64,17 +95,17 @@ function executeField(exe: Exe, f: FieldPlan, source: unknown, path: Path): unkn
       ? value.then((v) => completeValue(exe, f.returnType, f, path, v))
       : completeValue(exe, f.returnType, f, path, value);
     if (isPromise(completed)) {
-      return completed.then(undefined, (raw: unknown) => handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(path)), f.returnType, exe));
+      return completed.then(undefined, (raw: unknown) => handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(path)), f.returnType, path, exe));
     }
     return completed;
   } catch (raw) {
-    return handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(path)), f.returnType, exe);
+    return handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(path)), f.returnType, path, exe);
   }
 }
 
-function handleFieldError(error: GraphQLError, returnType: GraphQLOutputType, exe: Exe): null {
+function handleFieldError(error: GraphQLError, returnType: GraphQLOutputType, path: Path, exe: Exe): null {
   if (isNonNullType(returnType)) throw error;
-  exe.errors.push(error);
+  exe.errors.add(error, path);
   return null;
 }
 
@@ -105,7 +136,7 @@ function resolveField(exe: Exe, f: FieldPlan, source: unknown, path: Path): unkn
   const finish = (v: unknown): unknown => {
     if (v === null || v === undefined) return v;
     const customerId = p.customerOf(source);
-    if (customerId) exe.ctx.audit.noteRead(customerId, p.name);
+    if (customerId) exe.reads.push({ path, customerId, field: p.name });
     return p.render ? p.render(v) : v;
   };
   return isPromise(value) ? value.then(finish) : finish(value);
@@ -150,20 +181,26 @@ function completeList(exe: Exe, itemType: GraphQLOutputType, f: FieldPlan, path:
   const out: unknown[] = [];
   let pending = false;
   let index = 0;
-  for (const item of result as Iterable<unknown>) {
-    const itemPath = addPath(path, index, undefined);
-    try {
-      const completed = isPromise(item)
-        ? item.then((v) => completeValue(exe, itemType, f, itemPath, v))
-        : completeValue(exe, itemType, f, itemPath, item);
-      if (isPromise(completed)) {
-        pending = true;
-        out.push(completed.then(undefined, (raw: unknown) => handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(itemPath)), itemType, exe)));
-      } else out.push(completed);
-    } catch (raw) {
-      out.push(handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(itemPath)), itemType, exe));
+  try {
+    for (const item of result as Iterable<unknown>) {
+      const itemPath = addPath(path, index, undefined);
+      try {
+        const completed = isPromise(item)
+          ? item.then((v) => completeValue(exe, itemType, f, itemPath, v))
+          : completeValue(exe, itemType, f, itemPath, item);
+        if (isPromise(completed)) {
+          pending = true;
+          out.push(completed.then(undefined, (raw: unknown) => handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(itemPath)), itemType, itemPath, exe)));
+        } else out.push(completed);
+      } catch (raw) {
+        out.push(handleFieldError(locatedError(raw, f.fieldNodes, pathToArray(itemPath)), itemType, itemPath, exe));
+      }
+      index++;
     }
-    index++;
+  } catch (error) {
+    // An item's error propagates now (as in graphql-js); items still running must not reject unobserved.
+    for (const v of out) if (isPromise(v)) v.then(undefined, () => undefined);
+    throw error;
   }
   return pending ? Promise.all(out) : out;
 }

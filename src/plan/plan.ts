@@ -1,5 +1,5 @@
 import {
-  getNamedType, isAbstractType, isObjectType, Kind, type DocumentNode, type FieldNode, type FragmentDefinitionNode,
+  getNamedType, isAbstractType, isNonNullType, isObjectType, Kind, type DocumentNode, type FieldNode, type FragmentDefinitionNode,
   type GraphQLField, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLOutputType, type GraphQLSchema,
   type OperationDefinitionNode, type SelectionSetNode, typeFromAST,
 } from 'graphql';
@@ -108,7 +108,10 @@ async function planField(ctx: Build, parentType: GraphQLObjectType, responseKey:
   const verdict = await verdictFor(ctx.input.tree, parentType.name, fieldName, ctx.viewer);
   if (verdict.kind === 'dynamic') throw new NotCompilable(`${name}: its rule reads data or arguments`);
   if (verdict.kind === 'refuse') {
-    // Refused fields resolve nothing below them: no sub-plan needed.
+    // A refused non-null field nulls its parent object, and which of the parent's personal data the
+    // resolver path audits then depends on timing (siblings that resolved before the refusal): such
+    // operations stay on the resolver path. Refused nullable fields resolve nothing below them.
+    if (isNonNullType(def.type)) throw new NotCompilable(`${name} is refused and non-null`);
     plan.refusal = verdict.error;
     return plan;
   }
@@ -118,7 +121,10 @@ async function planField(ctx: Build, parentType: GraphQLObjectType, responseKey:
     if (!rules) throw new NotCompilable(`${name} has no privacy policy`);
     const action = actionFor(ctx.viewer, name, rules);
     const role = ctx.viewer.role;
-    if (action === 'DENY') plan.refusal = () => forbidden(`${role} may not read ${name}`);
+    if (action === 'DENY') {
+      if (isNonNullType(def.type)) throw new NotCompilable(`${name} is denied and non-null`);
+      plan.refusal = () => forbidden(`${role} may not read ${name}`);
+    }
     const render = action === 'ALLOW' || action === 'MASK' || action === 'HASH' ? renderer(action, pii.kind, ctx.input.hashKey) : null;
     const customerOf = parentType.name === 'Customer'
       ? (p: unknown) => { const id = (p as { id?: unknown } | null)?.id; return typeof id === 'string' ? id : null; }
