@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { getVariableValues, GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import type { GraphQLError} from 'graphql';
+import { getVariableValues, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { buildRuleTree, type RuleTree } from '../auth/permissions';
 import { buildPrivacyPolicy, piiFields } from '../auth/privacy';
