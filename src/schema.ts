@@ -16,8 +16,9 @@ import { tagResolvers } from './modules/tags/tags.resolvers';
 import { segmentResolvers } from './modules/segments/segments.resolvers';
 import { automationResolvers } from './modules/automation/automation.resolvers';
 import { buildFederatedBareSchema } from './ops/federation';
+import { REPO_ROOT } from './lib/paths';
 
-export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../schema');
+export const SCHEMA_DIR = path.join(REPO_ROOT, 'schema');
 
 /** base.graphql first, then every domain's SDL (each `extend type Customer`). */
 export function loadTypeDefs(): string[] {
