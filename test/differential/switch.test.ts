@@ -12,7 +12,7 @@ const count = (text: string, path: string): number => {
 };
 
 describe.each([
-  { env: {}, path: 'compiled' },
+  { env: { COMPILED_READS: 'true' }, path: 'compiled' },
   { env: { COMPILED_READS: 'false' }, path: 'resolvers' },
 ])('COMPILED_READS=$env.COMPILED_READS', ({ env, path }) => {
   let app: TestApp;
