@@ -15,7 +15,7 @@ const DB_LAYER = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'scratch/', 'src/__generated__/', 'drizzle/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'scratch/', 'src/__generated__/', 'drizzle/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -34,6 +34,11 @@ export default tseslint.config(
   {
     files: ['src/modules/*/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [INTO_ANOTHER_DOMAIN, SIBLING_DOMAIN_FILE] }] },
+  },
+  {
+    // The build and run scripts are plain Node ESM (they run before anything is compiled).
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
   },
   {
     // Resolvers are thin: args -> loader/service -> mapper. They never reach the database layer.

@@ -35,6 +35,8 @@ const schema = z.object({
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   APQ_TTL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
   DOCUMENT_CACHE_MB: z.coerce.number().min(0).max(4096).default(30),
+  COMPILED_READS: bool.default(true),
+  COMPILED_PLAN_CACHE: z.coerce.number().int().min(1).max(100_000).default(1000),
   PGLITE_DIR: z.string().min(1).default('./data'),
   DEV_SECRETS_DIR: z.string().min(1).optional(),
   BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').default('USD'),
@@ -148,6 +150,10 @@ export type Config = {
   apqTtlSeconds: number;
   /** Parsed-and-validated document cache of Apollo, in MiB (0 = off). */
   documentCacheMb: number;
+  /** Serve covered query operations through the compiled read path (src/plan/); false = resolvers only. */
+  compiledReads: boolean;
+  /** Plans kept (operation x viewer policy), least recently used evicted. */
+  compiledPlanCache: number;
   /** TLS to PostgreSQL: off, encrypted, or encrypted with the server certificate verified (against DATABASE_SSL_CA if given). */
   databaseSsl: { mode: 'disable' | 'require' | 'verify-full'; caFile: string | undefined };
   pgliteDir: string;
@@ -325,6 +331,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
     apqTtlSeconds: e.APQ_TTL_SECONDS,
     documentCacheMb: e.DOCUMENT_CACHE_MB,
+    compiledReads: e.COMPILED_READS,
+    compiledPlanCache: e.COMPILED_PLAN_CACHE,
     databaseSsl: { mode: e.DATABASE_SSL, caFile: e.DATABASE_SSL_CA },
     pgliteDir: e.PGLITE_DIR,
     devSecretsDir: e.DEV_SECRETS_DIR ?? (e.DATABASE_URL ? './data' : e.PGLITE_DIR),

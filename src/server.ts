@@ -33,7 +33,8 @@ import { createMetrics, type GatewayMetrics } from './ops/metrics';
 import { createIdleCollector } from './ops/idle-gc';
 import { createRegistrationCache, loadManifest, PersistedOperationStore, persistedQueryOf } from './ops/persisted';
 import { ShutdownRegistry } from './ops/shutdown';
-import { auditedAdminFields, buildSchema } from './schema';
+import { auditedAdminFields, buildBareSchema, buildSchema } from './schema';
+import { compiledReadsPlugin } from './plan/index';
 import { attachSubscriptions } from './modules/automation';
 import { createCors } from './http/cors';
 import { serveIde } from './http/ide';
@@ -148,6 +149,12 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
         auditPlugin(auditWriter),
       ] : []),
       unavailableStatusPlugin(),
+      // The compiled read path (src/plan/): only where the shield and the privacy policy are both on.
+      ...(config.compiledReads && shield && privacy && !config.federation ? [compiledReadsPlugin({
+        schema: buildBareSchema(), hashKey: resolvePrivacyHashKey(config), maxPlans: config.compiledPlanCache, includeStacktrace: dev,
+        formatError: (formatted, error) => formatError(formatted, error, logger, dev),
+        didEncounterErrors: (errors, ctx) => { for (const e of errors) errorRequestIds.set(e, ctx.requestId); },
+      })] : []),
     ],
     formatError: (formatted, error) => formatError(formatted, error, logger, dev),
   });
@@ -271,7 +278,9 @@ export async function buildServer({ config, db, logger, shield = true, privacy =
         res.setHeader('x-sql-statements', String(stats.statements));
         // Where the request's time went, for browser dev tools and the benchmarks: SQL wall time
         // (overlapping statements add up) and the whole request up to here.
-        res.setHeader('server-timing', `sql;dur=${(stats.sqlMs ?? 0).toFixed(2)};desc="${stats.statements} statements", total;dur=${(performance.now() - startedAt).toFixed(2)}`);
+        // The execution path that answered: `compiled;dur=` (plan execution) or `resolvers`.
+        const path = stats.executionPath === 'compiled' ? `compiled;dur=${(stats.executionMs ?? 0).toFixed(2)}` : 'resolvers';
+        res.setHeader('server-timing', `sql;dur=${(stats.sqlMs ?? 0).toFixed(2)};desc="${stats.statements} statements", ${path}, total;dur=${(performance.now() - startedAt).toFixed(2)}`);
       }
       res.statusCode = result.status ?? 200;
       if (result.body.kind === 'complete') {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { benchNode, READY_PREFIX, type ReadyLine } from './env';
 import type { Log } from './log';
@@ -37,7 +37,15 @@ export interface StartOptions {
 export function startServer(opts: StartOptions): Promise<ServerProcess> {
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway process only (e.g. --trace-gc, V8 heap sizes).
   const extra = opts.script === 'gateway-server.ts' ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean) : [];
-  const child = spawn(benchNode(), [...(opts.nodeArgs ?? []), ...extra, '--import', 'tsx', path.join(BENCH_DIR, opts.script), ...(opts.args ?? [])], {
+  // The gateway runs as production does: compiled JavaScript from dist/ (scripts/build.mjs, rebuilt when
+  // stale), no TypeScript loader. BENCH_GATEWAY_TSX=1 runs it under tsx instead.
+  const compiled = opts.script === 'gateway-server.ts' && process.env.BENCH_GATEWAY_TSX !== '1';
+  if (compiled) {
+    const built = spawnSync(process.execPath, [path.join(REPO_DIR, 'scripts/build.mjs')], { cwd: REPO_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (built.status !== 0) return Promise.reject(new Error('scripts/build.mjs failed: the gateway cannot be built to dist/'));
+  }
+  const entry = compiled ? [path.join(REPO_DIR, 'dist/bench', opts.script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', path.join(BENCH_DIR, opts.script)];
+  const child = spawn(benchNode(), [...(opts.nodeArgs ?? []), ...extra, ...entry, ...(opts.args ?? [])], {
     cwd: REPO_DIR,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -64,6 +64,10 @@ export interface QueryStats {
   sqlMs?: number;
   /** Keys per DataLoader batch (src/lib/batch.ts notes them). */
   batchSizes?: number[];
+  /** Which execution path answered (src/plan/): the compiled read path or graphql-js with the resolvers. */
+  executionPath?: 'compiled' | 'resolvers';
+  /** Time the compiled path spent executing its plan (ms). */
+  executionMs?: number;
 }
 
 /** Which request a request-scoped Db belongs to (DataLoader batch sizes, replica routing). */

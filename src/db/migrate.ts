@@ -6,8 +6,9 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { execRows, type Db, type DbHandle } from './client';
+import { REPO_ROOT } from '../lib/paths';
 
-export const MIGRATIONS_FOLDER = path.resolve(import.meta.dirname, '../../drizzle');
+export const MIGRATIONS_FOLDER = path.join(REPO_ROOT, 'drizzle');
 const MIGRATION_LOCK = 7_360_360_001;
 
 /**

@@ -29,7 +29,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export function createMetrics(opts: { pools: { target: 'primary' | 'replica'; pg: postgres.Sql; max: number }[]; defaultMetrics?: boolean }): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'c360_' });
-  const requests = new Counter({ name: 'c360_graphql_operations_total', help: 'GraphQL operations by operation name and outcome', labelNames: ['operation', 'outcome'], registers: [registry] });
+  const requests = new Counter({ name: 'c360_graphql_operations_total', help: 'GraphQL operations by operation name, outcome and execution path (compiled, resolvers)', labelNames: ['operation', 'outcome', 'path'], registers: [registry] });
   const duration = new Histogram({
     name: 'c360_graphql_operation_duration_seconds', help: 'GraphQL operation latency (parse to response)', labelNames: ['operation_type', 'outcome'],
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
@@ -87,7 +87,7 @@ export function createMetrics(opts: { pools: { target: 'primary' | 'replica'; pg
     inFlight,
     contentType: registry.contentType,
     recordOperation({ operationName, operationType, outcome, seconds, codes, stats }) {
-      requests.inc({ operation: label(operationName), outcome });
+      requests.inc({ operation: label(operationName), outcome, path: stats?.executionPath ?? 'resolvers' });
       duration.observe({ operation_type: operationType ?? 'unknown', outcome }, seconds);
       for (const c of codes) errors.inc({ code: c });
       if (stats) {

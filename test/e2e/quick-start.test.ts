@@ -8,12 +8,11 @@ import { FULL_360 } from '../helpers/queries';
 import { hasChromium, launchBrowser } from './browser';
 
 /**
- * The README's quick start, for real: `npm start` (tsx src/index.ts) on an empty PGlite directory
- * migrates, seeds demo data and serves; `npm run token` mints a token the server accepts.
- * Runs the entry points as separate processes exactly as a user would (ESM resolution under tsx).
+ * The README's quick start, for real: `npm start` (build dist/ when stale, then node dist/src/index.js)
+ * on an empty PGlite directory migrates, seeds demo data and serves; `npm run token` mints a token the
+ * server accepts. Runs the entry points as separate processes exactly as a user would (compiled ESM, no tsx).
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 describe('quick start: npm start on embedded PGlite', () => {
   let dir: string;
@@ -24,9 +23,10 @@ describe('quick start: npm start on embedded PGlite', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'c360-quickstart-'));
     env = { ...process.env, DATABASE_URL: '', PGLITE_DIR: dir, PORT: '0', HOST: '127.0.0.1', SEED_CUSTOMERS: '25', LOG_LEVEL: 'info', NODE_ENV: 'development' };
-    // What `npm start` runs (package.json): node --import tsx. The tsx CLI would be a second process that can
-    // die of SIGTERM without waiting for the server, leaving it running after the tests.
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // What `npm start` runs (package.json): prestart builds dist/ when stale, start runs it with plain node.
+    // (npm itself would be a second process between the test and the server's signals.)
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, env });
+    server = spawn(process.execPath, ['dist/src/index.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 180_000);
@@ -54,7 +54,8 @@ describe('quick start: npm start on embedded PGlite', () => {
   }, 30_000);
 
   it('serves demo data to a token from `npm run token`', async () => {
-    const { stdout } = await promisify(execFile)(TSX, ['src/cli/token.ts', '--role', 'AGENT'], { cwd: ROOT, env });
+    // `npm run token` = node scripts/run.mjs src/cli/token.ts (the compiled CLI).
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/run.mjs', 'src/cli/token.ts', '--role', 'AGENT'], { cwd: ROOT, env });
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
     const res = await fetch(url, {
@@ -93,7 +94,7 @@ describe('quick start: npm start on embedded PGlite', () => {
   });
 
   it.skipIf(!hasChromium)('runs the README\'s first query in the IDE in Chromium, offline, with a token from `npm run token`', async () => {
-    const { stdout } = await promisify(execFile)(TSX, ['src/cli/token.ts', '--role', 'ADMIN'], { cwd: ROOT, env });
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/run.mjs', 'src/cli/token.ts', '--role', 'ADMIN'], { cwd: ROOT, env });
     const token = stdout.trim();
     const browser = await launchBrowser();
     try {

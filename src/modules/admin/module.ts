@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defineModule, type NodeReader } from '../../lib/module';
 import { adminResolvers } from './admin.resolvers';
 import { adminRules } from './admin.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const nodeTypes = {
   ApiKey: null, // keys are listed by apiKeys (ADMIN), not resolvable through node
@@ -14,7 +15,7 @@ declare module '../../lib/global-id' {
 /** What the admin domain contributes (src/lib/module.ts). */
 export const adminModule = defineModule({
   name: 'admin',
-  sdl: [path.join(import.meta.dirname, 'admin.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/admin/admin.graphql')],
   resolvers: adminResolvers,
   rules: adminRules,
   nodeTypes,

@@ -4,6 +4,7 @@ import type { LoadersOf } from '../../loaders';
 import { analyticsLoaders, analyticsRelations } from './analytics.loaders';
 import { analyticsResolvers } from './analytics.resolvers';
 import { analyticsRules } from './analytics.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = analyticsLoaders;
 
@@ -14,7 +15,7 @@ declare module '../../loaders' {
 /** What the analytics domain contributes (src/lib/module.ts). */
 export const analyticsModule = defineModule({
   name: 'analytics',
-  sdl: [path.join(import.meta.dirname, 'analytics.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/analytics/analytics.graphql')],
   resolvers: analyticsResolvers,
   rules: analyticsRules,
   loaders,

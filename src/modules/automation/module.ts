@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defineModule, type NodeReader } from '../../lib/module';
 import { automationResolvers } from './automation.resolvers';
 import { automationRules } from './automation.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const nodeTypes = {
   Webhook: null, // webhooks and their deliveries are ADMIN-only (webhooks, webhookDeliveries)
@@ -15,7 +16,7 @@ declare module '../../lib/global-id' {
 /** What the automation domain contributes (src/lib/module.ts). */
 export const automationModule = defineModule({
   name: 'automation',
-  sdl: [path.join(import.meta.dirname, 'automation.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/automation/automation.graphql')],
   resolvers: automationResolvers,
   rules: automationRules,
   nodeTypes,

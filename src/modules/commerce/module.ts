@@ -6,6 +6,7 @@ import { commerceLoaders, commerceRelations } from './commerce.loaders';
 import { commerceFilters } from './commerce.filters';
 import { commerceResolvers } from './commerce.resolvers';
 import { commerceRules } from './commerce.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = commerceLoaders;
 
@@ -23,7 +24,7 @@ declare module '../../lib/global-id' {
 /** What the commerce domain contributes (src/lib/module.ts). */
 export const commerceModule = defineModule({
   name: 'commerce',
-  sdl: [path.join(import.meta.dirname, 'commerce.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/commerce/commerce.graphql')],
   resolvers: commerceResolvers,
   rules: commerceRules,
   loaders,

@@ -5,6 +5,7 @@ import { ingestLoaders } from './ingest.loaders';
 import { ingestFilters } from './ingest.filters';
 import { ingestResolvers } from './ingest.resolvers';
 import { ingestRules } from './ingest.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = ingestLoaders;
 
@@ -15,7 +16,7 @@ declare module '../../loaders' {
 /** What the ingest domain contributes (src/lib/module.ts). */
 export const ingestModule = defineModule({
   name: 'ingest',
-  sdl: [path.join(import.meta.dirname, 'ingest.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/ingest/ingest.graphql')],
   resolvers: ingestResolvers,
   rules: ingestRules,
   loaders,

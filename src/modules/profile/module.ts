@@ -9,6 +9,7 @@ import { profileLoaders, profileRelations } from './profile.loaders';
 import { profileFilters } from './profile.filters';
 import { profileResolvers } from './profile.resolvers';
 import { profileRules, profilePrivacy } from './profile.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = {
   ...profileLoaders,
@@ -29,7 +30,7 @@ declare module '../../lib/global-id' {
 /** What the profile domain contributes (src/lib/module.ts). */
 export const profileModule = defineModule({
   name: 'profile',
-  sdl: [path.join(import.meta.dirname, 'profile.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/profile/profile.graphql')],
   resolvers: profileResolvers,
   rules: profileRules,
   privacy: profilePrivacy,

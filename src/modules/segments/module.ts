@@ -5,6 +5,7 @@ import { segmentLoaders } from './segments.loaders';
 import { segmentFilters } from './segments.filters';
 import { segmentResolvers } from './segments.resolvers';
 import { segmentRules } from './segments.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = segmentLoaders;
 
@@ -22,7 +23,7 @@ declare module '../../lib/global-id' {
 /** What the segments domain contributes (src/lib/module.ts). */
 export const segmentsModule = defineModule({
   name: 'segments',
-  sdl: [path.join(import.meta.dirname, 'segments.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/segments/segments.graphql')],
   resolvers: segmentResolvers,
   rules: segmentRules,
   loaders,

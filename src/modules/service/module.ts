@@ -6,6 +6,7 @@ import { serviceLoaders, serviceRelations } from './service.loaders';
 import { serviceFilters } from './service.filters';
 import { serviceResolvers } from './service.resolvers';
 import { serviceRules, servicePrivacy } from './service.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = serviceLoaders;
 
@@ -23,7 +24,7 @@ declare module '../../lib/global-id' {
 /** What the service domain contributes (src/lib/module.ts). */
 export const serviceModule = defineModule({
   name: 'service',
-  sdl: [path.join(import.meta.dirname, 'service.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/service/service.graphql')],
   resolvers: serviceResolvers,
   rules: serviceRules,
   privacy: servicePrivacy,

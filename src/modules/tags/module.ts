@@ -6,6 +6,7 @@ import { tagLoaders, tagRelations } from './tags.loaders';
 import { tagFilters } from './tags.filters';
 import { tagResolvers } from './tags.resolvers';
 import { tagRules, tagPrivacy } from './tags.rules';
+import { REPO_ROOT } from '../../lib/paths';
 
 const loaders = tagLoaders;
 
@@ -26,7 +27,7 @@ declare module '../../lib/global-id' {
 /** What the tags domain contributes (src/lib/module.ts). */
 export const tagsModule = defineModule({
   name: 'tags',
-  sdl: [path.join(import.meta.dirname, 'tags.graphql')],
+  sdl: [path.join(REPO_ROOT, 'src/modules/tags/tags.graphql')],
   resolvers: tagResolvers,
   rules: tagRules,
   privacy: tagPrivacy,

@@ -29,9 +29,10 @@ describe('GET /metrics', () => {
     const bad = await app.gql('query Broken { nope }');
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const after = await scrape();
-    expect(value(after, 'c360_graphql_operations_total{operation="ListThree",outcome="ok"}') - value(before, 'c360_graphql_operations_total{operation="ListThree",outcome="ok"}')).toBe(1);
+    // `path`: which execution path answered (the compiled read path covers this list, src/plan/).
+    expect(value(after, 'c360_graphql_operations_total{operation="ListThree",outcome="ok",path="compiled"}') - value(before, 'c360_graphql_operations_total{operation="ListThree",outcome="ok",path="compiled"}')).toBe(1);
     // A document that fails validation has no resolved name: it counts under the name the client sent, else "anonymous".
-    expect(value(after, 'c360_graphql_operations_total{operation="anonymous",outcome="error"}') - value(before, 'c360_graphql_operations_total{operation="anonymous",outcome="error"}')).toBe(1);
+    expect(value(after, 'c360_graphql_operations_total{operation="anonymous",outcome="error",path="resolvers"}') - value(before, 'c360_graphql_operations_total{operation="anonymous",outcome="error",path="resolvers"}')).toBe(1);
     expect(value(after, 'c360_graphql_errors_total{code="BAD_USER_INPUT"}') - value(before, 'c360_graphql_errors_total{code="BAD_USER_INPUT"}')).toBe(1);
     expect(value(after, 'c360_sql_statements_total{target="primary"}') - value(before, 'c360_sql_statements_total{target="primary"}')).toBe(ok.statements);
     // The transactions of three customers in one batch of three keys.
@@ -60,7 +61,7 @@ describe('GET /metrics', () => {
       body: JSON.stringify({ query: '{ viewer { kind } }' }),
     });
     const text = await scrape();
-    expect(value(text, 'c360_graphql_operations_total{operation="anonymous",outcome="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'c360_graphql_operations_total{operation="anonymous",outcome="ok",path="resolvers"}')).toBeGreaterThanOrEqual(1);
   });
 });
 
