@@ -55,9 +55,7 @@ export function fieldErrorStatusPlugin<C extends BaseContext>(): ApolloServerPlu
       return {
         async didEncounterErrors({ errors }) {
           for (const e of errors) {
-            if (e.path && e.extensions && 'http' in e.extensions && !(e.originalError && nullsWholeResponse.has(e.originalError))) {
-              delete (e.extensions as Record<string, unknown>).http;
-            }
+            if (e.extensions && 'http' in e.extensions && !keepsHttpStatus(e)) delete (e.extensions as Record<string, unknown>).http;
           }
         },
       };
@@ -90,6 +88,11 @@ export function withHttpStatus(error: GraphQLError, status: number): GraphQLErro
 }
 /** Field errors that keep their HTTP status (withHttpStatus): `fieldErrorStatusPlugin` leaves them alone. */
 const nullsWholeResponse = new WeakSet<Error>();
+
+/** Does this error set the response's HTTP status? Refusals before execution do; field errors only through withHttpStatus. */
+export function keepsHttpStatus(e: GraphQLError): boolean {
+  return !e.path || nullsWholeResponse.has(e) || (e.originalError != null && nullsWholeResponse.has(e.originalError));
+}
 
 /** Expected mutation failures are data, not errors (ARCHITECTURE.md: `userErrors`). */
 export type UserErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN';

@@ -37,6 +37,8 @@ export class RequestAudit {
     this.actions.push({ action, customerId, fields });
   }
   get hasActions(): boolean { return this.actions.length > 0; }
+  /** False while reads of personal data are refused (the audit buffer is full). */
+  get acceptsReads(): boolean { return this.accepting(); }
   /** Notes a read of personal data; throws SERVICE_UNAVAILABLE when it could not be audited (buffer full). */
   noteRead(customerId: string, field: string): void {
     if (!this.accepting()) throw serviceUnavailable('Personal data cannot be read right now: the audit log cannot be written and its buffer is full; retry shortly');

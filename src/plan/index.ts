@@ -1,3 +1,4 @@
+import { keepsHttpStatus } from '../errors';
 import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { GraphQLError} from 'graphql';
@@ -66,6 +67,9 @@ export function compiledReadsPlugin(opts: CompiledReadsOptions): ApolloServerPlu
           const stats = ctx.stats;
           if (stats) stats.executionPath = 'resolvers';
           if (!rc.operation || !ctx.viewer) return null;
+          // While the audit buffer is full the resolver path refuses each personal-data field at its path
+          // (SERVICE_UNAVAILABLE) and serves the rest; the compiled path leaves such requests to it.
+          if (!ctx.audit.acceptsReads) return null;
           const key = `${rc.queryHash}\u0000${rc.operationName ?? ''}\u0000${policyFingerprint(ctx.viewer)}`;
           let planned = plans.get(key);
           if (!planned) {
@@ -100,7 +104,8 @@ function format(error: GraphQLError, opts: CompiledReadsOptions, http: { status:
     const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions.code ?? 'INTERNAL_SERVER_ERROR' };
     const h = extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
     if (h && typeof h === 'object') {
-      if (typeof h.status === 'number') http.status = h.status;
+      // Field errors are partial results (HTTP 200) unless they refuse the whole request (errors.ts).
+      if (typeof h.status === 'number' && keepsHttpStatus(error)) http.status = h.status;
       if (h.headers instanceof Map) for (const [k, v] of h.headers) http.headers.set(k, v);
       delete extensions.http;
     }

@@ -9,6 +9,9 @@ import type { Role } from '../../src/__generated__/resolvers-types';
 import { TEST_JWT_SECRET } from '../helpers/app';
 import { createTestDb, type TestDb } from '../helpers/db';
 import { TEST_ENCRYPTION_KEYS, TEST_HASH_KEY } from '../helpers/encryption';
+import { createDecipheriv } from 'node:crypto';
+import { cursorKeys } from '../../src/lib/cursor';
+import { fieldKeyring } from '../../src/lib/crypto';
 
 /**
  * Two real gateways on ONE database: COMPILED_READS=true and COMPILED_READS=false, otherwise the
@@ -82,13 +85,36 @@ export async function send(endpoint: Endpoint, authorization: string, query: str
   return { status: res.status, body: (await res.json()) as Answer['body'], path, statements: Number(res.headers.get('x-sql-statements') ?? -1) };
 }
 
-/** What must be identical on both paths: status, data, and errors without the per-request id. */
+/**
+ * A cursor's plaintext position (hex), for comparing the two paths: cursors are sealed with a fresh
+ * random IV, so two cursors of one position differ as strings. GCM's ciphertext decrypts without the
+ * tag, so this needs no scope; the binding to a scope is tested by test/security/cursors.test.ts.
+ */
+function cursorPosition(cursor: string): string {
+  const buf = Buffer.from(cursor, 'base64url');
+  const iv = buf.subarray(1, 13);
+  const body = buf.subarray(13, buf.length - 16);
+  const key = cursorKeys(fieldKeyring())[0]!;
+  return `cursor:${createDecipheriv('aes-256-gcm', key, iv).update(body).toString('hex')}`;
+}
+
+/** cursor, startCursor, endCursor, and the generator's aliases of them (`a2_endCursor`). */
+const CURSOR_FIELD = /(^|_)(cursor|startCursor|endCursor)$/;
+/** `data` with every cursor replaced by its position. */
+function withPositions(value: unknown, key?: string): unknown {
+  if (typeof value === 'string' && key !== undefined && CURSOR_FIELD.test(key)) return cursorPosition(value);
+  if (Array.isArray(value)) return value.map((v) => withPositions(v));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPositions(v, k)]));
+  return value;
+}
+
+/** What must be identical on both paths: status, data (cursors by position), and errors without the per-request id. */
 export function comparable(a: Answer): unknown {
   const errors = a.body.errors?.map((e) => {
     const { requestId: _r, ...ext } = e.extensions ?? {};
     return { message: e.message, path: e.path ?? null, locations: e.locations ?? null, extensions: ext };
   }).sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
-  return { status: a.status, data: a.body.data, errors: errors ?? null };
+  return { status: a.status, data: withPositions(a.body.data), errors: errors ?? null };
 }
 
 export interface AuditRow { request: string; actor: string; role: string; action: string; customer: string | null; fields: string[]; operation: string | null }
