@@ -9,6 +9,7 @@ import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from '../config';
 import { openDb, type DbHandle } from '../db/client';
 import { migrateDb } from '../db/migrate';
+import { runModels } from '../modules/tags';
 import {
   SEED_TABLES, SeedTargetNotEmptyError, countCustomers, defaultAnchor, seedDemoData, type SeedProgress, type SeedStage, type SeedSummary,
 } from '../modules/ingest';
@@ -21,6 +22,8 @@ interface CliOptions {
   batchSize: number | undefined;
   anchor: Date | undefined;
   reset?: boolean;
+  /** commander's --no-models: false skips the models job after seeding. */
+  models: boolean;
 }
 
 const integer = (min: number, max: number) => (value: string): number => {
@@ -54,6 +57,7 @@ const program = new Command()
   .option('--interactions-per-customer <avg>', 'average service interactions per customer (skewed)', average(100), 5)
   .option('--batch-size <n>', 'customers generated and written per batch (default: a twentieth of --customers, from 250 to 2,000)', integer(1, 100_000))
   .option('--anchor <YYYY-MM-DD>', 'end of the two-year history (default: today, UTC)', day)
+  .option('--no-models', 'skip the models job after seeding (RFM scores, lifecycle stages, value tiers, interest tags; otherwise first computed by the scheduler)')
   .option('--reset', 'delete all customer data first (customers and every table that references them; tag definitions stay)')
   .addHelpText('after', `
 Examples:
@@ -190,6 +194,12 @@ async function main(): Promise<number> {
     });
     progress.stop();
     printSummary(summary, handle);
+    if (opts.models) {
+      // As `npm start` does after seeding demo data: derived data exists at once, not after the first scheduled run.
+      console.log('Computing RFM scores, lifecycle stages, value tiers and interest tags...');
+      const models = await runModels(handle.db, config);
+      console.log(`Models computed in ${fmt(Object.values(models.ms).reduce((a, b) => a + b, 0) / 1000)} s (${fmt(models.rfm.scored)} RFM scores).`);
+    }
     return 0;
   } catch (err) {
     progress?.stop();

@@ -24,6 +24,9 @@ describe('CLIs as processes', () => {
     for (const k of ['DATABASE_URL', 'JWT_SECRET', 'ENCRYPTION_KEYS', 'PRIVACY_HASH_KEY', 'DEV_SECRETS_DIR']) delete env[k];
     const seeded = await cli('seed', ['--customers', '30'], env, 300_000);
     expect(seeded.code).toBe(0);
+    // db:seed computes the models once, as `npm start` does (issue 19.13): RFM scores exist at once.
+    const scored = /Models computed in .* \(([\d,]+) RFM scores\)/.exec(seeded.stdout);
+    expect(Number(scored?.[1]?.replace(/,/g, '') ?? 0)).toBeGreaterThan(0);
   }, 400_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
